@@ -1,0 +1,1 @@
+"""Evaluation stage: benchmark registry, backends, metrics and reports."""

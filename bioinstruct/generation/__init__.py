@@ -1,0 +1,1 @@
+"""Generation stage: seed tasks -> teacher prompts -> filtered, labelled instructions."""

@@ -1,0 +1,1 @@
+"""Helpers that tests, benchmarks and the quickstart share: real local servers and tiny models."""

@@ -1,0 +1,1 @@
+"""Training stage: TRL SFTTrainer + PEFT LoRA recipes, configs and pre-flight checks."""
