@@ -17,13 +17,28 @@ from bioinstruct.errors import BioInstructError
 
 # name -> (module, one-line help). Keep in the order of the pipeline.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "quickstart": ("bioinstruct.quickstart", "Offline end-to-end demo on a tiny local model (no GPU, no network)."),
+    "quickstart": (
+        "bioinstruct.quickstart",
+        "Offline end-to-end demo on a tiny local model (no GPU, no network).",
+    ),
     "generate": ("bioinstruct.generation.cli", "Generate instructions with a teacher model (self-instruct)."),
-    "dedup": ("bioinstruct.generation.dedup_cli", "Drop near-duplicate instructions (exact ROUGE-L) from a JSON/JSONL file."),
-    "train": ("bioinstruct.training.cli", "LoRA/QLoRA supervised fine-tuning from a YAML recipe (TRL SFTTrainer)."),
-    "evaluate": ("bioinstruct.evaluation.cli", "Evaluate a model and its LoRA adapters on BioNLP benchmarks."),
+    "dedup": (
+        "bioinstruct.generation.dedup_cli",
+        "Drop near-duplicate instructions (exact ROUGE-L) from a JSON/JSONL file.",
+    ),
+    "train": (
+        "bioinstruct.training.cli",
+        "LoRA/QLoRA supervised fine-tuning from a YAML recipe (TRL SFTTrainer).",
+    ),
+    "evaluate": (
+        "bioinstruct.evaluation.cli",
+        "Evaluate a model and its LoRA adapters on BioNLP benchmarks.",
+    ),
     "benchmarks": ("bioinstruct.evaluation.cli_list", "List the registered evaluation benchmarks."),
-    "push": ("bioinstruct.hub_cli", "Push a generated dataset or a trained adapter to the Hugging Face Hub with its card."),
+    "push": (
+        "bioinstruct.hub_cli",
+        "Push a generated dataset or a trained adapter to the Hugging Face Hub with its card.",
+    ),
 }
 
 

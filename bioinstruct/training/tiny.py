@@ -29,7 +29,10 @@ CHAT_TEMPLATE = (
 _CORPUS = [
     "Below is an instruction that describes a task, paired with an input that provides further context.",
     "Write a response that appropriately completes the request.",
-    "### Instruction:", "### Input:", "### Output:", "### Response:",
+    "### Instruction:",
+    "### Input:",
+    "### Output:",
+    "### Response:",
     "Summarize the patient's consumer health question in one sentence.",
     "Extract every medication, dose and frequency mentioned in the discharge note.",
     "The patient is a 54-year-old man with type 2 diabetes mellitus and hypertension.",
@@ -47,13 +50,15 @@ _CORPUS = [
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<|user|>", "<|assistant|>", "<|system|>"]
 
 
-def build_tiny_tokenizer(path: str | Path | None = None, vocab_size: int = 512, corpus: Iterable[str] | None = None):
+def build_tiny_tokenizer(
+    path: str | Path | None = None, vocab_size: int = 512, corpus: Iterable[str] | None = None
+):
     """Train a byte-level BPE tokenizer locally and return a ``PreTrainedTokenizerFast``.
 
     ``corpus`` defaults to a few built-in biomedical sentences; the byte-level alphabet means
     every string still encodes. Saved to ``path`` when given.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     backend = Tokenizer(models.BPE(unk_token="<unk>"))
@@ -66,6 +71,12 @@ def build_tiny_tokenizer(path: str | Path | None = None, vocab_size: int = 512, 
         show_progress=False,
     )
     backend.train_from_iterator(list(corpus) if corpus is not None else _CORPUS * 4, trainer=trainer)
+    # Like LLaMA tokenizers: BOS is prepended to every encoded text (not by the chat template's
+    # tokenization, which passes add_special_tokens=False).
+    bos_id = backend.token_to_id("<s>")
+    backend.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", bos_id)]
+    )
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend,
         bos_token="<s>",
