@@ -38,5 +38,7 @@ def package_file(*parts: str) -> Path:
     """Path to a file inside the ``bioinstruct`` package (prompts, seed tasks)."""
     path = Path(str(resources.files("bioinstruct").joinpath(*parts)))
     if not path.exists():
-        raise BioInstructError(f"package file {'/'.join(parts)!r} not found; is the bioinstruct install complete?")
+        raise BioInstructError(
+            f"package file {'/'.join(parts)!r} not found; is the bioinstruct install complete?"
+        )
     return path

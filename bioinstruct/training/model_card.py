@@ -8,6 +8,7 @@ wrongly. The template is ``data_cards/model_card.md.jinja``; nothing secret is i
 from __future__ import annotations
 
 import importlib.metadata
+import json
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +92,14 @@ def render_model_card(context: dict[str, Any]) -> str:
     return env.from_string(template_text).render(**context)
 
 
+CARD_CONTEXT_FILE = "bioinstruct_card.json"
+
+
 def write_model_card(output_dir: str | Path, context: dict[str, Any]) -> Path:
+    """Write ``README.md`` and the context it was rendered from (``bioinstruct push adapter`` re-renders
+    it with the Hub repo id in place of the local path)."""
     path = Path(output_dir) / "README.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_model_card(context), encoding="utf-8")
+    (path.parent / CARD_CONTEXT_FILE).write_text(json.dumps(context, indent=2, default=str), encoding="utf-8")
     return path

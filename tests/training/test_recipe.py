@@ -126,3 +126,37 @@ def test_pad_equal_to_eos_is_fixed_with_unk(tmp_path: Path, tiny_model_dir: Path
     )
     trainer = build_trainer(*parse_training_args(["--config", str(recipe)]))
     assert trainer.processing_class.pad_token == "<unk>"
+
+
+class _FakeHfApi:
+    """Records what push_adapter sends to huggingface_hub.HfApi (the network call itself is not testable offline)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", repo_id, kwargs))
+
+    def create_commit(self, repo_id, operations, **kwargs):
+        self.calls.append(("create_commit", repo_id, operations, kwargs))
+        return type("Info", (), {"commit_url": f"https://huggingface.co/{repo_id}/commit/1"})()
+
+
+def test_push_adapter_sends_adapter_tokenizer_and_card_for_the_repo(trained: Path):
+    from bioinstruct.hub import push_adapter
+
+    api = _FakeHfApi()
+    url = push_adapter(trained, "my-org/tiny-bioinstruct-lora", private=True, api=api)
+    assert url.endswith("/commit/1")
+    assert api.calls[0] == (
+        "create_repo",
+        "my-org/tiny-bioinstruct-lora",
+        {"repo_type": "model", "private": True, "exist_ok": True},
+    )
+    operations = {op.path_in_repo: op for op in api.calls[1][2]}
+    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "README.md"} <= set(
+        operations
+    )
+    card = operations["README.md"].path_or_fileobj.decode()
+    assert 'PeftModel.from_pretrained(base, "my-org/tiny-bioinstruct-lora")' in card
+    assert str(trained) not in card.split("## Use")[1].split("## Intended")[0]

@@ -1,0 +1,306 @@
+"""transformers backend: a causal LM from the Hub or a folder, with LoRA adapters kept unmerged.
+
+Why adapters unmerged over ONE base: evaluating a base model and N fine-tuned adapters by
+loading N merged copies costs N loads and N times the memory; peft can hold several adapters
+on one base and switch between them (``set_adapter``), and ``disable_adapter()`` gives the
+bare base. Unmerged also means exactly the weights that were trained are evaluated.
+
+Log-likelihood follows lm-evaluation-harness exactly (same tokenisation of context and
+continuation, same left truncation, argmax of summed log-probabilities), so numbers are
+comparable. When every continuation of a question is a single token after the same context
+(letters after "Answer:"), one forward pass scores all options at once instead of one pass
+per option; that is where most of the speed comes from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bioinstruct.errors import ConfigError, DataError
+from bioinstruct.evaluation.backends import Progress, adapter_labels, cut_at_stop
+from bioinstruct.evaluation.prompting import Prompt
+
+logger = logging.getLogger(__name__)
+
+_DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float16": "float16",
+    "fp16": "float16",
+}
+
+
+@dataclass
+class _Job:
+    """One forward pass: input ids and the (continuation ids, request, choice) it scores."""
+
+    ids: list[int]
+    targets: list[tuple[list[int], int, int]]
+    #: Single-token continuations of one context, all read from the last position.
+    shared: bool
+
+
+def _resolve_device(device: str | None) -> str:
+    import torch
+
+    if device in (None, "auto"):
+        if torch.cuda.is_available():
+            return "cuda"
+        return "mps" if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available() else "cpu"
+    return device
+
+
+class HFBackend:
+    """Batched scoring and generation with a transformers causal LM (+ peft adapters)."""
+
+    supports_loglikelihood = True
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        adapters: Sequence[str] | None = None,
+        dtype: str = "auto",
+        device: str | None = "auto",
+        batch_size: int = 8,
+        max_length: int | None = None,
+        trust_remote_code: bool = False,
+        revision: str | None = None,
+    ) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        self.model_name = str(model)
+        self.batch_size = batch_size
+        self.device = _resolve_device(device)
+        if dtype == "auto":
+            torch_dtype: Any = torch.float32 if self.device == "cpu" else "auto"
+        elif dtype in _DTYPES:
+            torch_dtype = getattr(torch, _DTYPES[dtype])
+        else:
+            raise ConfigError(f"unknown dtype {dtype!r}; expected auto, {', '.join(sorted(_DTYPES))}")
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                model, revision=revision, trust_remote_code=trust_remote_code
+            )
+            base = AutoModelForCausalLM.from_pretrained(
+                model, dtype=torch_dtype, revision=revision, trust_remote_code=trust_remote_code
+            )
+        except (OSError, ValueError) as err:
+            raise DataError(
+                f"cannot load model {model!r} ({type(err).__name__}: {str(err).splitlines()[0][:200]}); pass a local "
+                "folder with config.json and weights, or a Hub id (needs network unless cached)"
+            ) from err
+        if self.tokenizer.pad_token_id is None:  # inference only: padding is masked out
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self._adapters = adapter_labels(adapters)
+        self.model = self._attach_adapters(base).to(self.device).eval()
+        self._active: str | None = None
+        config = base.config
+        self.max_length = max_length or next(
+            (
+                getattr(config, attr)
+                for attr in ("max_position_embeddings", "n_positions", "n_ctx")
+                if isinstance(getattr(config, attr, None), int)
+            ),
+            2048,
+        )
+        self._keeps_logits = "logits_to_keep" in inspect.signature(base.forward).parameters
+        self.dtype = str(next(base.parameters()).dtype).replace("torch.", "")
+
+    def _attach_adapters(self, base: Any) -> Any:
+        if not self._adapters:
+            return base
+        from peft import PeftModel
+
+        first_label, first_path = self._adapters[0]
+        try:
+            model = PeftModel.from_pretrained(base, first_path, adapter_name=first_label, is_trainable=False)
+            for label, path in self._adapters[1:]:
+                model.load_adapter(path, adapter_name=label, is_trainable=False)
+        except (OSError, ValueError) as err:
+            raise DataError(
+                f"cannot load LoRA adapter ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
+                "pass the folder holding adapter_config.json"
+            ) from err
+        return model
+
+    # -- Backend interface ------------------------------------------------------------------
+    def variants(self) -> list[str | None]:
+        return [None, *(label for label, _ in self._adapters)]
+
+    def set_variant(self, adapter: str | None) -> None:
+        if adapter is not None:
+            if adapter not in dict(self._adapters):
+                raise ConfigError(
+                    f"unknown adapter {adapter!r}; loaded: {', '.join(dict(self._adapters)) or 'none'}"
+                )
+            self.model.set_adapter(adapter)
+        self._active = adapter
+
+    @contextlib.contextmanager
+    def _variant(self) -> Iterator[None]:
+        import torch
+
+        with torch.inference_mode():
+            if self._adapters and self._active is None:
+                with self.model.disable_adapter():
+                    yield
+            else:
+                yield
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "backend": "hf",
+            "dtype": self.dtype,
+            "device": self.device,
+            "max_length": self.max_length,
+            "batch_size": self.batch_size,
+            "adapters": dict(self._adapters),
+        }
+
+    def prompt_text(self, prompt: Prompt) -> str:
+        if prompt.text is not None:
+            return prompt.text
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise ConfigError(
+                f"model {self.model_name!r} has no chat template; use --template bioinstruct or plain"
+            )
+        return self.tokenizer.apply_chat_template(prompt.messages, tokenize=False, add_generation_prompt=True)
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids as lm-eval encodes them: the tokenizer's special tokens, unless the text
+        already starts with BOS (a rendered chat template)."""
+        bos = self.tokenizer.bos_token
+        add_special = not (bos and text.startswith(bos))
+        return self.tokenizer(text, add_special_tokens=add_special)["input_ids"]
+
+    def _encode_pair(
+        self, context: str, continuation: str, context_ids: list[int] | None = None
+    ) -> tuple[list[int], list[int]]:
+        """lm-eval's split: trailing spaces move to the continuation; the continuation's ids are
+        what encoding the whole string adds after the context's ids."""
+        spaces = len(context) - len(context.rstrip())
+        if spaces:
+            context, continuation = context[:-spaces], context[-spaces:] + continuation
+        whole = self.encode(context + continuation)
+        context_ids = self.encode(context) if context_ids is None else context_ids
+        return context_ids, whole[len(context_ids) :]
+
+    def loglikelihood(
+        self, requests: Sequence[tuple[str, Sequence[str]]], progress: Progress = None
+    ) -> list[list[float]]:
+        jobs: list[_Job] = []
+        for r, (context, continuations) in enumerate(requests):
+            context_ids = self.encode(context.rstrip()) if context.strip() else None  # shared by all options
+            pairs = [self._encode_pair(context, cont, context_ids) for cont in continuations]
+            if all(len(cont) == 1 and ctx == pairs[0][0] for ctx, cont in pairs):
+                # One pass scores every option: the next-token distribution after the context.
+                jobs.append(
+                    _Job(
+                        pairs[0][0][-self.max_length :],
+                        [(cont, r, c) for c, (_, cont) in enumerate(pairs)],
+                        True,
+                    )
+                )
+                continue
+            for c, (ctx, cont) in enumerate(pairs):
+                if not cont:
+                    raise DataError(f"continuation {continuations[c]!r} encodes to no tokens")
+                jobs.append(_Job((ctx + cont)[-(self.max_length + 1) :][:-1], [(cont, r, c)], False))
+        results = [[0.0] * len(continuations) for _, continuations in requests]
+        order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j].ids))
+        for start in range(0, len(order), self.batch_size):
+            batch = [jobs[j] for j in order[start : start + self.batch_size]]
+            for job, scores in zip(batch, self._score_batch(batch), strict=True):
+                for (_, r, c), score in zip(job.targets, scores, strict=True):
+                    results[r][c] = score
+            if progress:  # a request counts as done with the job holding its first option
+                progress(sum(1 for job in batch if job.targets[0][2] == 0))
+        return results
+
+    def _score_batch(self, batch: list[_Job]) -> list[list[float]]:
+        import torch
+
+        lengths = [len(job.ids) for job in batch]
+        width = max(lengths)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor(
+            [job.ids + [pad] * (width - len(job.ids)) for job in batch], device=self.device
+        )
+        # Positions whose next-token distribution is needed (right padding: real tokens first).
+        spans = [
+            (n - 1, n) if job.shared else (n - len(job.targets[0][0]), n)
+            for n, job in zip(lengths, batch, strict=True)
+        ]
+        first = min(lo for lo, _ in spans)
+        kwargs: dict[str, Any] = {"logits_to_keep": width - first} if self._keeps_logits else {}
+        with self._variant():
+            # No attention mask, as lm-eval: with right padding a causal model never lets a real
+            # token see a pad, and without a mask attention takes the fast causal kernel.
+            logits = self.model(input_ids=input_ids, **kwargs).logits
+        offset = width - logits.shape[1]
+        scores: list[list[float]] = []
+        for row, ((lo, hi), job) in enumerate(zip(spans, batch, strict=True)):
+            logprobs = torch.log_softmax(logits[row, lo - offset : hi - offset].float(), dim=-1)
+            if job.shared:
+                scores.append([float(logprobs[-1, cont[0]]) for cont, _, _ in job.targets])
+            else:
+                index = torch.tensor(job.targets[0][0], device=logprobs.device)
+                scores.append([float(logprobs.gather(1, index[:, None]).sum())])
+        return scores
+
+    def generate(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        max_new_tokens: int,
+        stop: Sequence[str] = (),
+        progress: Progress = None,
+    ) -> list[str]:
+        import torch
+
+        texts = [self.prompt_text(prompt) for prompt in prompts]
+        encoded = [self.encode(text)[-max(1, self.max_length - max_new_tokens) :] for text in texts]
+        order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
+        outputs = [""] * len(texts)
+        pad = self.tokenizer.pad_token_id
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            width = max(len(encoded[i]) for i in chunk)
+            input_ids = torch.tensor(
+                [[pad] * (width - len(encoded[i])) + encoded[i] for i in chunk], device=self.device
+            )
+            mask = torch.tensor(
+                [[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in chunk], device=self.device
+            )
+            with self._variant():
+                generated = self.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=mask,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=pad,
+                )
+            for row, i in enumerate(chunk):
+                text = self.tokenizer.decode(generated[row, width:], skip_special_tokens=True)
+                outputs[i] = cut_at_stop(text, stop).strip()
+            if progress:
+                progress(len(chunk))
+        return outputs
+
+    def close(self) -> None:
+        import torch
+
+        del self.model
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()

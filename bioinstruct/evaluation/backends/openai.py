@@ -1,0 +1,140 @@
+"""OpenAI-compatible backend: GPT-4, Azure, or a local vLLM/TGI server; generative protocol only.
+
+Why reuse the builder's :class:`~bioinstruct.generation.teacher.TeacherClient`: pacing
+(requests and tokens per minute), retries with Retry-After, a hard cost cap and cost
+accounting are already solved there, and an evaluation run against GPT-4 needs all of them.
+Chat endpoints expose no log-probabilities of arbitrary continuations, so only the generative
+protocol is offered. ``adapters`` are further model names served by the same endpoint (vLLM
+serves each LoRA module under its own name), evaluated one after the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import uuid
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from bioinstruct.evaluation.backends import Progress, cut_at_stop
+from bioinstruct.evaluation.prompting import Prompt
+
+
+def run_sync(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coroutine`` to completion, also from code that already runs an event loop (notebooks)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+class OpenAIBackend:
+    """Greedy (temperature 0) chat completions through the builder's paced, budget-capped client."""
+
+    supports_loglikelihood = False
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        adapters: Sequence[str] | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        max_concurrency: int = 8,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        max_cost_usd: float | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 6,
+        temperature: float = 0.0,
+        prices: dict[str, dict[str, float]] | None = None,
+    ) -> None:
+        from bioinstruct.generation.teacher import TeacherClient
+
+        self.model_name = model
+        self.temperature = temperature
+        self._adapters = [str(name) for name in adapters or []]
+        options = dict(
+            base_url=base_url,
+            api_key=api_key,
+            max_concurrency=max_concurrency,
+            requests_per_minute=requests_per_minute,
+            tokens_per_minute=tokens_per_minute,
+            timeout=timeout,
+            max_retries=max_retries,
+            prices=prices,
+        )
+        # One client per served model name; they share one budget by passing on what was spent.
+        self._clients = {
+            name: TeacherClient(name, max_cost_usd=max_cost_usd, **options)
+            for name in [model, *self._adapters]
+        }
+        self._max_cost_usd = max_cost_usd
+        self._active = model
+
+    def variants(self) -> list[str | None]:
+        return [None, *self._adapters]
+
+    def set_variant(self, adapter: str | None) -> None:
+        self._active = adapter or self.model_name
+
+    def prompt_text(self, prompt: Prompt) -> str:
+        return (
+            prompt.text
+            if prompt.text is not None
+            else "\n\n".join(f"[{message['role']}] {message['content']}" for message in prompt.messages)
+        )
+
+    def loglikelihood(
+        self, requests: Sequence[tuple[str, Sequence[str]]], progress: Progress = None
+    ) -> list[list[float]]:
+        from bioinstruct.errors import ConfigError
+
+        raise ConfigError("the openai backend cannot score log-likelihoods; use --protocol generate")
+
+    def generate(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        max_new_tokens: int,
+        stop: Sequence[str] = (),
+        progress: Progress = None,
+    ) -> list[str]:
+        client = self._clients[self._active]
+        # The cap holds across variants: what the other clients spent counts as spent here.
+        client.spent_usd = sum(c.stats.cost_usd for name, c in self._clients.items() if name != self._active)
+
+        async def one(prompt: Prompt) -> str:
+            completion = await client.complete(
+                prompt.messages,
+                max_tokens=max_new_tokens,
+                temperature=self.temperature,
+                stop=list(stop)[:4] or None,
+                request_id=uuid.uuid4().hex,
+            )
+            if progress:
+                progress(1)
+            return cut_at_stop(completion.text, stop).strip()
+
+        async def all_of() -> list[str]:
+            try:
+                return list(await asyncio.gather(*(one(prompt) for prompt in prompts)))
+            finally:
+                await client.aclose()
+
+        return run_sync(all_of())
+
+    def info(self) -> dict[str, Any]:
+        client = self._clients[self.model_name]
+        return {
+            "backend": "openai",
+            "endpoint": client.base_url,
+            "temperature": self.temperature,
+            "adapters": {name: name for name in self._adapters},
+            "usage": {name: c.stats.to_dict() for name, c in self._clients.items()},
+        }
+
+    def close(self) -> None:
+        self._clients.clear()

@@ -1,0 +1,416 @@
+"""``Evaluator``: run benchmarks on a model and its adapters, with the protocol next to every number.
+
+Why the shape: one backend (one loaded base model) serves every variant — the bare base and
+each LoRA adapter — and every benchmark, so N adapters cost one model load. Predictions are
+cached per (model, adapter, benchmark, protocol, item) in append-only JSONL files written
+after each chunk, so an interrupted run resumes where it stopped and a rerun of a finished
+run computes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from bioinstruct.errors import ConfigError
+from bioinstruct.evaluation import metrics as metric_fns
+from bioinstruct.evaluation.answer_parsing import parse_choice
+from bioinstruct.evaluation.backends import Backend, make_backend
+from bioinstruct.evaluation.prompting import (
+    CHAT,
+    PLAIN,
+    Prompt,
+    check_template,
+    render,
+    select_demonstrations,
+)
+from bioinstruct.evaluation.registry import Benchmark, Item, list_groups, resolve_benchmarks
+from bioinstruct.evaluation.report import BenchmarkResult, EvalResults
+
+logger = logging.getLogger(__name__)
+
+ProtocolName = Literal["loglik", "generate"]
+PROTOCOLS = ("loglik", "generate")
+_PROTOCOL_WORDS = {
+    "loglik": (
+        "loglikelihood",
+        "argmax over the options of the summed log-probability of each option's label "
+        "after the prompt (lm-evaluation-harness 'acc')",
+    ),
+    "generate": (
+        "generative",
+        "greedy generation parsed to a choice (letter, option text or label word); "
+        "unparseable answers count as wrong",
+    ),
+}
+_CHUNK = 64
+
+
+def _sha(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+class PredictionCache:
+    """Append-only JSONL of raw predictions for one (model, adapter, benchmark, protocol)."""
+
+    def __init__(self, directory: str | Path | None, *identity: Any) -> None:
+        self.path = Path(directory) / f"{identity[2]}-{_sha(*identity)[:16]}.jsonl" if directory else None
+        self.entries: dict[str, Any] = {}
+        if self.path is not None and self.path.is_file():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:  # a line cut short by an interruption
+                    continue
+                self.entries[entry["key"]] = entry["output"]
+
+    def add(self, outputs: Mapping[str, Any]) -> None:
+        self.entries.update(outputs)
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            for key, output in outputs.items():
+                handle.write(json.dumps({"key": key, "output": output}, ensure_ascii=False) + "\n")
+
+
+class Evaluator:
+    """Evaluate ``model`` (and each of ``adapters`` over the same loaded base) on benchmarks.
+
+    ``backend`` is ``hf`` (transformers + peft), ``openai`` (any OpenAI-compatible endpoint;
+    generative only) or ``vllm``; ``backend_options`` go to it (``dtype``, ``device``,
+    ``batch_size``, ``base_url``, ...). ``cache_dir`` enables resumable runs.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        adapters: Sequence[str] | None = None,
+        backend: str | Backend = "hf",
+        *,
+        cache_dir: str | Path | None = None,
+        backend_options: Mapping[str, Any] | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.model = str(model)
+        self.adapters = list(adapters or [])
+        #: A backend name, or any object implementing the Backend interface (custom backends).
+        self.backend_name = backend if isinstance(backend, str) else type(backend).__name__
+        self._backend: Backend | None = None if isinstance(backend, str) else backend
+        self.backend_options = dict(backend_options or {})
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.progress = progress
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            self._backend = make_backend(
+                self.backend_name, self.model, adapters=self.adapters, **self.backend_options
+            )
+        return self._backend
+
+    def run(
+        self,
+        benchmarks: str | Sequence[str],
+        *,
+        limit: int | None = None,
+        data_files: Mapping[str, str | Path] | None = None,
+        fewshot_files: Mapping[str, str | Path] | None = None,
+        protocol: ProtocolName | None = None,
+        num_fewshot: int | None = None,
+        template: str = "bioinstruct",
+        seed: int = 0,
+        judge: Any = None,
+    ) -> EvalResults:
+        """Score every variant on ``benchmarks`` (names and/or groups).
+
+        ``protocol`` defaults to log-likelihood where the backend supports it, else generative;
+        generation benchmarks are always generative. ``num_fewshot`` defaults to each
+        benchmark's own (0 for QA, as in the paper). Group members that need local data not
+        given in ``data_files`` are skipped and listed in ``EvalResults.skipped``.
+        """
+        check_template(template)
+        if protocol is not None and protocol not in PROTOCOLS:
+            raise ConfigError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
+        if limit is not None and limit < 1:
+            raise ConfigError(f"limit must be >= 1, got {limit}")
+        if num_fewshot is not None and num_fewshot < 0:
+            raise ConfigError(f"num_fewshot must be >= 0, got {num_fewshot}")
+        data_files = {k: str(v) for k, v in (data_files or {}).items()}
+        fewshot_files = {k: str(v) for k, v in (fewshot_files or {}).items()}
+        selected, skipped = self._select(benchmarks, data_files)
+        for name in [*data_files, *fewshot_files]:
+            if name not in {bench.name for bench in selected} and name not in skipped:
+                logger.warning("a data file was given for %r, which is not being evaluated", name)
+        prepared = []
+        for bench in selected:  # load everything first: a bad file fails before any model time is spent
+            rows = bench.load_rows(data_files.get(bench.name))
+            rows = rows[:limit] if limit else rows
+            items = _unique_ids(bench.items(rows, source=data_files.get(bench.name, "")))
+            demos = self._demonstrations(bench, items, num_fewshot, seed, data_files, fewshot_files)
+            prepared.append((bench, rows, items, demos))
+        backend = self.backend
+        if protocol == "loglik" and not backend.supports_loglikelihood:
+            raise ConfigError(
+                f"the {self.backend_name!r} backend cannot score log-likelihoods; use --protocol generate"
+            )
+        results = []
+        for variant in backend.variants():
+            backend.set_variant(variant)
+            for bench, rows, items, demos in prepared:
+                chosen = (
+                    "generate"
+                    if bench.task == "generation" or not backend.supports_loglikelihood
+                    else (protocol or "loglik")
+                )
+                result = self._run_one(
+                    bench, rows, items, demos, variant, chosen, template, limit, data_files, seed
+                )
+                if judge is not None and bench.judge_axes:
+                    _apply_judge(judge, bench, items, result)
+                results.append(result)
+        return EvalResults(results, skipped)
+
+    # -- preparation ---------------------------------------------------------------------------
+    def _select(
+        self, spec: str | Sequence[str], data_files: Mapping[str, str]
+    ) -> tuple[list[Benchmark], dict[str, str]]:
+        names = [p.strip() for p in (spec.split(",") if isinstance(spec, str) else spec) if p.strip()]
+        groups = list_groups()
+        selected: list[Benchmark] = []
+        skipped: dict[str, str] = {}
+        for name in names:
+            for bench in resolve_benchmarks([name]):
+                if name in groups and bench.needs_local_data and bench.name not in data_files:
+                    skipped[bench.name] = f"needs local data: {bench.how_to_get or 'pass --data-file'}"
+                elif bench not in selected:
+                    selected.append(bench)
+        if not selected:
+            raise ConfigError(
+                f"nothing to evaluate in {', '.join(names)}: every benchmark needs local data "
+                f"({'; '.join(f'{k}: {v}' for k, v in skipped.items())})"
+            )
+        return selected, skipped
+
+    def _demonstrations(
+        self,
+        bench: Benchmark,
+        items: list[Item],
+        num_fewshot: int | None,
+        seed: int,
+        data_files: Mapping[str, str],
+        fewshot_files: Mapping[str, str],
+    ) -> list[Item]:
+        shots = bench.default_num_fewshot if num_fewshot is None else num_fewshot
+        if shots == 0:
+            return []
+        source = fewshot_files.get(bench.name)
+        pool = bench.items(bench.load_fewshot_rows(source), source=source or "")
+        same_file = source is not None and source == data_files.get(bench.name)
+        return select_demonstrations(
+            pool, shots, seed=seed, exclude_ids=[i.id for i in items] if same_file else ()
+        )
+
+    # -- running -------------------------------------------------------------------------------
+    def _run_one(
+        self,
+        bench: Benchmark,
+        rows: list[dict],
+        items: list[Item],
+        demos: list[Item],
+        variant: str | None,
+        protocol: str,
+        template: str,
+        limit: int | None,
+        data_files: Mapping[str, str],
+        seed: int,
+    ) -> BenchmarkResult:
+        backend = self.backend
+        prompts = [render(item, template, demos) for item in items]
+        texts = [backend.prompt_text(prompt) for prompt in prompts]
+        stop = _stop_strings(template)
+        adapter_path = dict(_adapter_pairs(backend)).get(variant) if variant else None
+        cache = PredictionCache(self.cache_dir, self.model, variant, adapter_path, bench.name, protocol)
+        keys = [
+            _sha(item.id, text, item.labels, prompt.target_delimiter, protocol, bench.max_new_tokens, stop)
+            for item, text, prompt in zip(items, texts, prompts, strict=True)
+        ]
+        todo = [i for i, key in enumerate(keys) if key not in cache.entries]
+        bar = _progress_bar(
+            len(items), len(items) - len(todo), f"{variant or 'base'} | {bench.name}", self.progress
+        )
+        try:
+            for start in range(0, len(todo), _CHUNK):
+                chunk = todo[start : start + _CHUNK]
+                if protocol == "loglik":
+                    requests = [
+                        (texts[i], [prompts[i].target_delimiter + label for label in items[i].labels or []])
+                        for i in chunk
+                    ]
+                    outputs: list[Any] = backend.loglikelihood(requests, progress=bar.update)
+                else:
+                    outputs = backend.generate(
+                        [prompts[i] for i in chunk],
+                        max_new_tokens=bench.max_new_tokens,
+                        stop=stop,
+                        progress=bar.update,
+                    )
+                cache.add({keys[i]: output for i, output in zip(chunk, outputs, strict=True)})
+        finally:
+            bar.close()
+        raw = [cache.entries[key] for key in keys]
+        result = _score(bench, rows, items, texts, raw, protocol)
+        word, scoring = _PROTOCOL_WORDS[protocol]
+        result.model, result.adapter = self.model, variant
+        result.protocol = {
+            "task": bench.task,
+            "protocol": word,
+            "scoring": scoring,
+            "template": template,
+            "num_fewshot": len(demos),
+            "fewshot_seed": seed if demos else None,
+            "demo_ids": [d.id for d in demos],
+            "model": self.model,
+            "adapter": variant,
+            "adapter_path": adapter_path,
+            "data_source": f"local file {data_files[bench.name]}"
+            if bench.name in data_files
+            else bench.source,
+            "items": bench.items_note,
+            "limit": limit,
+            "max_new_tokens": bench.max_new_tokens if protocol == "generate" else None,
+            "backend": backend.info(),
+        }
+        return result
+
+
+def _score(
+    bench: Benchmark, rows: list[dict], items: list[Item], texts: list[str], raw: list[Any], protocol: str
+) -> BenchmarkResult:
+    samples: list[dict[str, Any]] = []
+    if bench.task == "multiple_choice":
+        correct, chosen, unparseable = [], [], 0
+        for item, text, output in zip(items, texts, raw, strict=True):
+            labels = item.labels or []
+            if protocol == "loglik":
+                choice = max(
+                    range(len(output)), key=lambda c: (output[c], -c)
+                )  # first maximum, as numpy argmax
+            else:
+                choice = parse_choice(output, labels, item.choices)
+                unparseable += choice is None
+            ok = choice == item.gold
+            chosen.append(choice)
+            correct.append(float(ok))
+            sample = {
+                "id": item.id,
+                "prompt": text,
+                "prediction": labels[choice] if choice is not None else None,
+                "reference": labels[item.gold],
+                "correct": ok,
+            }
+            sample["loglikelihoods" if protocol == "loglik" else "output"] = output
+            samples.append(sample)
+        accuracy = metric_fns.accuracy(chosen, [item.gold for item in items])
+        return BenchmarkResult(
+            bench.name,
+            "",
+            None,
+            {"accuracy": accuracy},
+            len(items),
+            "accuracy",
+            unparseable if protocol == "generate" else None,
+            metric_fns.bootstrap_ci(correct),
+            samples=samples,
+        )
+    references = [item.reference for item in items]
+    scores = (
+        [bench.item_score(p, r, row) for p, r, row in zip(raw, references, rows, strict=True)]
+        if bench.item_score
+        else None
+    )
+    values = bench.corpus_metrics(list(raw), references, rows) if bench.corpus_metrics else {}
+    if bench.primary_metric not in values and scores is not None:
+        values[bench.primary_metric] = sum(scores) / len(scores)
+    if bench.ci is not None:
+        ci = bench.ci(list(raw), references, rows)
+    else:
+        ci = metric_fns.bootstrap_ci(scores) if scores else None
+    for i, (item, text, output) in enumerate(zip(items, texts, raw, strict=True)):
+        sample = {"id": item.id, "prompt": text, "prediction": output, "reference": item.reference}
+        if scores is not None:
+            sample["score"] = scores[i]
+        samples.append(sample)
+    return BenchmarkResult(
+        bench.name,
+        "",
+        None,
+        {k: float(v) for k, v in values.items()},
+        len(items),
+        bench.primary_metric,
+        None,
+        tuple(ci) if ci else None,
+        samples=samples,
+    )
+
+
+def _apply_judge(judge: Any, bench: Benchmark, items: list[Item], result: BenchmarkResult) -> None:
+    payload = [
+        {
+            "id": item.id,
+            "question": item.question or item.input,
+            "prediction": sample["prediction"],
+            "reference": item.reference,
+        }
+        for item, sample in zip(items, result.samples, strict=True)
+    ]
+    judged = judge.score(bench.name, payload)
+    result.metrics.update({f"judge_{axis}": float(value) for axis, value in judged.summary.items()})
+    for sample, scores in zip(result.samples, judged.per_item, strict=True):
+        sample["judge"] = scores
+    result.protocol["judge"] = {**judged.protocol, "cost_usd": judged.cost_usd}
+
+
+def _unique_ids(items: list[Item]) -> list[Item]:
+    seen: dict[str, int] = {}
+    for item in items:
+        count = seen.get(item.id, 0)
+        seen[item.id] = count + 1
+        if count:
+            item.id = f"{item.id}#{count}"
+    return items
+
+
+def _stop_strings(template: str) -> list[str]:
+    if template == PLAIN:
+        return ["\n\n"]
+    if template == CHAT:
+        return []
+    return ["\n\n### ", "\n### "]
+
+
+def _adapter_pairs(backend: Backend) -> list[tuple[str, str]]:
+    return list((backend.info().get("adapters") or {}).items())
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, done: int, desc: str, enabled: bool) -> Any:
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, desc=desc, unit="item", leave=False)
+
+
+__all__ = ["PROTOCOLS", "Evaluator", "PredictionCache", "Prompt"]

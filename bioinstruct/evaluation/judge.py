@@ -1,0 +1,336 @@
+"""LLM-as-judge: rate generated answers 1-5 on the paper's axes (coherence, completeness, naturalness).
+
+Why this shape:
+
+* Any OpenAI-compatible endpoint can judge (GPT-4 by default; a local vLLM server works the
+  same), through the builder's :class:`~bioinstruct.generation.teacher.TeacherClient`, so
+  pacing, retries on 429/5xx, the cost cap and the price table are shared, not re-implemented.
+* The prompt is a Jinja file (``prompts/judge.jinja``); its SHA-256, the judge model and where
+  the reference sits relative to the response (judges are position-sensitive) go into the
+  results protocol, so a number can be traced to the exact prompt that produced it.
+* Scores are parsed strictly: a JSON object with every axis as an integer in 1..5. Anything
+  else is sent back to the judge with the problem named (up to ``max_attempts``); an item
+  that never yields valid scores stays unscored and is counted, never guessed.
+* Valid replies are cached in ``<cache_dir>/judge_cache.jsonl`` keyed by SHA-256 of (judge
+  model, prompt), appended as they arrive, so a rerun or a resumed run costs nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from bioinstruct.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_AXES: tuple[str, ...] = ("coherence", "completeness", "naturalness")
+REFERENCE_POSITIONS = ("before_response", "after_response")
+TEMPLATE_NAME = "judge.jinja"
+RETRY_TEMPLATE_NAME = "judge_retry.jinja"
+CACHE_FILE = "judge_cache.jsonl"
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
+
+
+class JudgeParseError(ValueError):
+    """A judge reply that is not a JSON object with an integer 1..5 for every axis."""
+
+
+@dataclass
+class JudgeResult:
+    """Scores of one benchmark's predictions. ``per_item[i]`` is ``{}`` when item i stayed unscored."""
+
+    per_item: list[dict[str, int]]
+    summary: dict[str, float]
+    protocol: dict[str, Any]
+    cost_usd: float
+    errors: list[str | None] = field(default_factory=list)
+
+
+def parse_scores(text: str, axes: Sequence[str]) -> dict[str, int]:
+    """The axis scores in a judge reply, or :class:`JudgeParseError` saying what is wrong.
+
+    Accepted: one JSON object (optionally in a ```json fence) with an integer 1..5 (``4`` or
+    ``4.0``) for each axis; keys are matched case-insensitively and extra keys are ignored.
+    """
+    body = _FENCE.sub("", (text or "").strip())
+    start, end = body.find("{"), body.rfind("}")
+    if start < 0 or end <= start:
+        raise JudgeParseError("no JSON object found")
+    try:
+        data = json.loads(body[start : end + 1])
+    except json.JSONDecodeError as exc:
+        raise JudgeParseError(f"invalid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise JudgeParseError("the JSON is not an object")
+    lowered = {str(key).strip().casefold(): value for key, value in data.items()}
+    scores: dict[str, int] = {}
+    for axis in axes:
+        if axis.casefold() not in lowered:
+            raise JudgeParseError(f"missing score for {axis!r}")
+        value = lowered[axis.casefold()]
+        if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
+            raise JudgeParseError(f"{axis!r} must be an integer, got {value!r}")
+        if not 1 <= int(value) <= 5:
+            raise JudgeParseError(f"{axis!r} must be between 1 and 5, got {value!r}")
+        scores[axis] = int(value)
+    return scores
+
+
+def _load_template(name: str, path: str | Path | None = None) -> tuple[jinja2.Template, str]:
+    """A Jinja template (bundled, or a user's file) and its source text."""
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(f"judge template {str(file)!r} not found")
+        source = file.read_text(encoding="utf-8")
+    else:
+        source = (
+            resources.files("bioinstruct.evaluation").joinpath("prompts", name).read_text(encoding="utf-8")
+        )
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
+    return env.from_string(source), source
+
+
+def _reference_text(reference: Any) -> str:
+    if reference is None:
+        return ""
+    if isinstance(reference, list | tuple):
+        parts = [str(part).strip() for part in reference if str(part).strip()]
+        if len(parts) == 1:
+            return parts[0]
+        return "\n\n".join(f"(Reference {i}) {part}" for i, part in enumerate(parts, start=1))
+    return str(reference).strip()
+
+
+class JudgeCache:
+    """Append-only JSONL of valid judge replies, keyed by SHA-256 of (judge model, prompt)."""
+
+    def __init__(self, directory: str | Path | None) -> None:
+        self.path = Path(directory) / CACHE_FILE if directory is not None else None
+        self._entries: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        if self.path is not None and self.path.is_file():
+            for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
+                try:
+                    record = json.loads(line)
+                    self._entries[record["key"]] = record
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    # A line cut short by a crash: that item is simply judged again.
+                    logger.warning("judge cache %s: skipping unreadable line %d", self.path, number)
+
+    @staticmethod
+    def key(model: str, prompt: str) -> str:
+        return hashlib.sha256(json.dumps([model, prompt], ensure_ascii=False).encode("utf-8")).hexdigest()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self._entries.get(key)
+
+    def put(self, key: str, record: dict[str, Any]) -> None:
+        record = {"key": key, **record}
+        with self._lock:
+            self._entries[key] = record
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _benchmark_axes(benchmark: str) -> tuple[str, ...]:
+    """The registered benchmark's ``judge_axes``, else the paper's three axes."""
+    from bioinstruct.evaluation.registry import get_benchmark
+
+    try:
+        return tuple(get_benchmark(benchmark).judge_axes) or DEFAULT_AXES
+    except ConfigError:
+        return DEFAULT_AXES
+
+
+class Judge:
+    """Scores predictions with an OpenAI-compatible judge model; see the module docstring."""
+
+    def __init__(
+        self,
+        model: str = "gpt-4",
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        cache_dir: str | Path | None = None,
+        axes: Sequence[str] | None = None,
+        reference_position: str = "before_response",
+        template: str | Path | None = None,
+        temperature: float = 0.0,
+        max_tokens: int = 100,
+        max_attempts: int = 3,
+        max_concurrency: int = 8,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        max_cost_usd: float | None = None,
+        client: Any = None,
+    ) -> None:
+        if reference_position not in REFERENCE_POSITIONS:
+            raise ConfigError(
+                f"judge reference_position must be one of {REFERENCE_POSITIONS}, got {reference_position!r}"
+            )
+        if max_attempts < 1:
+            raise ConfigError(f"judge max_attempts must be >= 1, got {max_attempts}")
+        if axes is not None and not axes:
+            raise ConfigError("judge axes must name at least one criterion")
+        self.model = model
+        #: Fixed axes for every benchmark; None: each benchmark's ``judge_axes`` (else DEFAULT_AXES).
+        self.axes = tuple(axes) if axes is not None else None
+        self.reference_position = reference_position
+        self.temperature, self.max_tokens, self.max_attempts = temperature, max_tokens, max_attempts
+        self.template_name = str(template) if template is not None else TEMPLATE_NAME
+        self._template, self.template_source = _load_template(TEMPLATE_NAME, template)
+        self.template_sha256 = hashlib.sha256(self.template_source.encode("utf-8")).hexdigest()
+        self._retry_template, _ = _load_template(RETRY_TEMPLATE_NAME)
+        self.cache = JudgeCache(cache_dir)
+        if client is None:
+            from bioinstruct.generation.teacher import TeacherClient
+
+            client = TeacherClient(
+                model,
+                base_url=base_url,
+                api_key=api_key,
+                max_concurrency=max_concurrency,
+                requests_per_minute=requests_per_minute,
+                tokens_per_minute=tokens_per_minute,
+                max_cost_usd=max_cost_usd,
+            )
+        self.client = client
+
+    def __repr__(self) -> str:
+        return f"Judge(model={self.model!r}, axes={self.axes!r})"
+
+    def render(self, item: dict[str, Any], axes: Sequence[str] | None = None) -> str:
+        """The judge prompt for one item (``question``, ``prediction``, ``reference``)."""
+        return self._template.render(
+            question=str(item.get("question") or "").strip(),
+            prediction=str(item.get("prediction") or "").strip(),
+            reference=_reference_text(item.get("reference")),
+            axes=list(axes or self.axes or DEFAULT_AXES),
+            reference_position=self.reference_position,
+        ).strip()
+
+    def protocol(self, axes: Sequence[str] | None = None) -> dict[str, Any]:
+        """What a results file records about the judge (no secrets)."""
+        return {
+            "judge_model": self.model,
+            "judge_base_url": getattr(self.client, "base_url", None),
+            "judge_template": self.template_name,
+            "judge_template_sha256": self.template_sha256,
+            "judge_prompt_template": self.template_source,
+            "judge_reference_position": self.reference_position,
+            "judge_axes": list(axes or self.axes or DEFAULT_AXES),
+            "judge_temperature": self.temperature,
+            "judge_max_attempts": self.max_attempts,
+        }
+
+    async def _score_one(
+        self, item: dict[str, Any], axes: Sequence[str]
+    ) -> tuple[dict[str, int], float, str | None, bool]:
+        """(scores or {}, cost, error or None, cache hit) for one item."""
+        prompt = self.render(item, axes)
+        key = JudgeCache.key(self.model, prompt)
+        cached = self.cache.get(key)
+        if cached is not None:
+            try:
+                return parse_scores(json.dumps(cached["scores"]), axes), 0.0, None, True
+            except JudgeParseError:
+                pass  # cached under other axes: judge again
+        messages: list[dict[str, str]] = [{"role": "user", "content": prompt}]
+        cost, problem = 0.0, ""
+        for attempt in range(1, self.max_attempts + 1):
+            completion = await self.client.complete(
+                messages, max_tokens=self.max_tokens, temperature=self.temperature, request_id=None
+            )
+            cost += completion.cost_usd
+            try:
+                scores = parse_scores(completion.text, axes)
+            except JudgeParseError as exc:
+                problem = str(exc)
+                logger.info(
+                    "judge: unusable reply for item %s (attempt %d): %s", item.get("id"), attempt, problem
+                )
+                retry = self._retry_template.render(problem=problem, axes=list(axes)).strip()
+                messages = [
+                    *messages,
+                    {"role": "assistant", "content": completion.text},
+                    {"role": "user", "content": retry},
+                ]
+                continue
+            self.cache.put(
+                key,
+                {"model": self.model, "item_id": item.get("id"), "scores": scores, "raw": completion.text},
+            )
+            return scores, cost, None, False
+        return {}, cost, f"no valid scores after {self.max_attempts} attempts: {problem}", False
+
+    async def ascore(
+        self, benchmark: str, items: Sequence[dict[str, Any]], axes: Sequence[str] | None = None
+    ) -> JudgeResult:
+        """Judge every item concurrently (the client paces); see :meth:`score`."""
+        axes = tuple(axes or self.axes or _benchmark_axes(benchmark))
+        outcomes = await asyncio.gather(*(self._score_one(item, axes) for item in items))
+        per_item = [scores for scores, _, _, _ in outcomes]
+        scored = [scores for scores in per_item if scores]
+        summary = {axis: sum(s[axis] for s in scored) / len(scored) for axis in axes} if scored else {}
+        cost = sum(c for _, c, _, _ in outcomes)
+        protocol = {
+            **self.protocol(axes),
+            "judge_items": len(items),
+            "judge_unscored": len(items) - len(scored),
+            "judge_cache_hits": sum(hit for _, _, _, hit in outcomes),
+            "judge_cost_usd": cost,
+        }
+        if len(scored) < len(items):
+            logger.warning(
+                "judge: %d of %d %s items stayed unscored", len(items) - len(scored), len(items), benchmark
+            )
+        return JudgeResult(per_item, summary, protocol, cost, [error for _, _, error, _ in outcomes])
+
+    def score(
+        self, benchmark: str, items: Sequence[dict[str, Any]], axes: Sequence[str] | None = None
+    ) -> JudgeResult:
+        """Judge ``items`` (dicts with ``id``, ``question``, ``prediction``, ``reference``).
+
+        Blocking; safe to call from code that already runs an event loop (it then runs in a
+        worker thread).
+        """
+
+        async def run() -> JudgeResult:
+            try:
+                return await self.ascore(benchmark, items, axes)
+            finally:
+                await self.client.aclose()
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(run())
+        box: dict[str, Any] = {}
+
+        def worker() -> None:
+            try:
+                box["result"] = asyncio.run(run())
+            except BaseException as exc:  # re-raised in the caller's thread
+                box["error"] = exc
+
+        thread = threading.Thread(target=worker, name="bioinstruct-judge")
+        thread.start()
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["result"]

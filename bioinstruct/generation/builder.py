@@ -1,0 +1,233 @@
+"""BioInstructBuilder: the self-instruct loop of the paper, resumable, budgeted and concurrent.
+
+Orchestration only. The pipeline of one request is: sample seeds -> render prompt -> teacher ->
+parse -> filters (the candidate is reserved in the similarity index in the same synchronous step
+that accepts it, so concurrent replies cannot both keep a near-duplicate) -> pending label batch
+-> label request -> append to instructions.jsonl. Every step is journaled before the next relies
+on it (:mod:`bioinstruct.generation.journal`), so ``build()`` on the same ``output_dir`` resumes
+after a normal stop, Ctrl-C or ``kill -9`` and ends with exactly ``num_instructions`` rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bioinstruct.errors import ConfigError
+from bioinstruct.generation.filters import Blacklist
+from bioinstruct.generation.journal import (
+    INSTRUCTIONS,
+    RUN_JSON,
+    read_run_json,
+    recover,
+)
+from bioinstruct.generation.prompting import render_generation_prompt, render_json_format
+from bioinstruct.generation.seeds import load_seed_tasks, seed_set_hash
+
+logger = logging.getLogger(__name__)
+
+ROW_FIELDS = (
+    "id",
+    "instruction",
+    "input",
+    "output",
+    "category",
+    "seed_ids",
+    "request_id",
+    "teacher_model",
+    "most_similar",
+)
+
+
+def _row_features() -> Any:
+    import datasets
+
+    text = datasets.Value("string")
+    return datasets.Features(
+        {
+            "id": text,
+            "instruction": text,
+            "input": text,
+            "output": text,
+            "category": text,
+            "seed_ids": datasets.List(text),
+            "request_id": text,
+            "teacher_model": text,
+            "most_similar": {"id": text, "score": datasets.Value("float64")},
+        }
+    )
+
+
+class BioInstructBuilder:
+    """Generate biomedical instructions with a teacher model (see DESIGN.md for the files it leaves)."""
+
+    def __init__(
+        self,
+        output_dir: str | Path = "runs/bioinstruct",
+        teacher_model: str = "gpt-4",
+        base_url: str | None = None,
+        api_key: str | None = None,
+        seed_tasks: str | Path | list[dict] | None = None,
+        num_prompt_seeds: int = 3,
+        tasks_per_prompt: int = 20,
+        similarity_threshold: float = 0.7,
+        max_concurrency: int = 8,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        max_cost_usd: float | None = None,
+        seed: int = 0,
+        *,
+        prompt_template: str | Path | None = None,
+        label_template: str | Path | None = None,
+        json_mode: bool = False,
+        batch_api: bool = False,
+        label_batch_size: int = 20,
+        label_attempts: int = 3,
+        max_tokens: int = 3072,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        timeout: float = 120.0,
+        max_retries: int = 6,
+        similarity_tokenizer: str = "rouge",
+        prices: dict[str, dict[str, float]] | None = None,
+        batch_poll_interval: float = 60.0,
+        progress: bool = True,
+    ) -> None:
+        self.output_dir = Path(output_dir)
+        self.seed_tasks = load_seed_tasks(seed_tasks)
+        if not 1 <= num_prompt_seeds <= len(self.seed_tasks):
+            raise ConfigError(
+                f"num_prompt_seeds must be between 1 and {len(self.seed_tasks)} (the number of "
+                f"seed tasks), got {num_prompt_seeds}"
+            )
+        if tasks_per_prompt <= num_prompt_seeds:
+            raise ConfigError(
+                f"tasks_per_prompt ({tasks_per_prompt}) must exceed num_prompt_seeds ({num_prompt_seeds})"
+            )
+        if not 0.0 < similarity_threshold <= 1.0:
+            raise ConfigError(f"similarity_threshold must be in (0, 1], got {similarity_threshold}")
+        if label_batch_size < 1 or label_attempts < 1:
+            raise ConfigError("label_batch_size and label_attempts must be at least 1")
+        self.teacher_model, self.base_url, self._api_key = teacher_model, base_url, api_key
+        self.num_prompt_seeds, self.tasks_per_prompt = num_prompt_seeds, tasks_per_prompt
+        self.similarity_threshold, self.similarity_tokenizer = similarity_threshold, similarity_tokenizer
+        self.max_concurrency, self.requests_per_minute = max_concurrency, requests_per_minute
+        self.tokens_per_minute, self.max_cost_usd, self.seed = tokens_per_minute, max_cost_usd, seed
+        self.prompt_template, self.label_template = prompt_template, label_template
+        self.json_mode, self.batch_api = json_mode, batch_api
+        self.label_batch_size, self.label_attempts = label_batch_size, label_attempts
+        self.max_tokens, self.temperature, self.top_p = max_tokens, temperature, top_p
+        self.timeout, self.max_retries, self.prices = timeout, max_retries, prices
+        self.batch_poll_interval, self.progress = batch_poll_interval, progress
+        self.seed_hash = seed_set_hash(self.seed_tasks)
+        self._blacklist = Blacklist()
+        self.stop_reason: str | None = None
+        #: the endpoint of the last session, credentials stripped (set by the session; goes to run.json)
+        self._teacher_url: str | None = None
+
+    # -- public API -----------------------------------------------------------------------
+
+    def build(self, num_instructions: int) -> Any:
+        """Generate (or resume) until ``output_dir`` holds ``num_instructions`` rows; return them as a Dataset.
+
+        Stops early, with the rows so far, when ``max_cost_usd`` would be exceeded
+        (``self.stop_reason == "budget"``); raises on a rejected key or a teacher that keeps failing.
+        """
+        if num_instructions < 1:
+            raise ConfigError(f"num_instructions must be at least 1, got {num_instructions}")
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        previous = read_run_json(self.output_dir / RUN_JSON)
+        old_hash = previous.get("config", {}).get("seed_set_hash")
+        if old_hash and old_hash != self.seed_hash:
+            raise ConfigError(
+                f"{self.output_dir} was generated from a different seed set (hash {old_hash}, now {self.seed_hash}); "
+                "use a new output_dir or the original seed tasks"
+            )
+        state = recover(self.output_dir)
+        if len(state.rows) >= num_instructions:
+            self.stop_reason = "complete"
+            return self.dataset(limit=num_instructions)
+        from bioinstruct.generation.session import GenerationSession
+
+        session = GenerationSession(self, state, num_instructions, previous.get("teacher") or {})
+        asyncio.run(session.run())
+        return self.dataset(limit=num_instructions)
+
+    def rows(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Accepted rows from instructions.jsonl, in acceptance order (a torn last line is ignored)."""
+        from bioinstruct.jsonio import iter_jsonl
+
+        path = self.output_dir / INSTRUCTIONS
+        rows = list(iter_jsonl(path, tolerate_torn_tail=True)) if path.exists() else []
+        return rows[:limit] if limit is not None else rows
+
+    def dataset(self, limit: int | None = None) -> Any:
+        """The accepted rows as a ``datasets.Dataset`` with a fixed schema (empty runs included)."""
+        import datasets
+
+        rows = [{key: row.get(key) for key in ROW_FIELDS} for row in self.rows(limit)]
+        return datasets.Dataset.from_list(rows, features=_row_features())
+
+    def export_alpaca(self, path: str | Path) -> Path:
+        """Write the rows as an Alpaca JSON list (instruction/input/output) for other tools."""
+        from bioinstruct.jsonio import write_records
+
+        return write_records(
+            path, ({k: row[k] for k in ("instruction", "input", "output")} for row in self.rows())
+        )
+
+    def push_to_hub(self, repo_id: str, private: bool = False, token: str | None = None) -> str:
+        """Push the dataset and its rendered data card (see :func:`bioinstruct.hub.push_dataset`)."""
+        from bioinstruct.hub import push_dataset
+
+        return push_dataset(self.output_dir, repo_id, private=private, token=token)
+
+    def config(self) -> dict[str, Any]:
+        """The run configuration recorded in run.json (never the API key)."""
+        return {
+            "teacher_model": self.teacher_model,
+            "base_url": self._teacher_url,
+            "seed_set_hash": self.seed_hash,
+            "num_seed_tasks": len(self.seed_tasks),
+            "num_prompt_seeds": self.num_prompt_seeds,
+            "tasks_per_prompt": self.tasks_per_prompt,
+            "similarity_threshold": self.similarity_threshold,
+            "similarity_tokenizer": self.similarity_tokenizer,
+            "max_concurrency": self.max_concurrency,
+            "requests_per_minute": self.requests_per_minute,
+            "tokens_per_minute": self.tokens_per_minute,
+            "max_cost_usd": self.max_cost_usd,
+            "seed": self.seed,
+            "json_mode": self.json_mode,
+            "batch_api": self.batch_api,
+            "prompt_template": str(self.prompt_template)
+            if self.prompt_template
+            else "bundled:generate.jinja",
+            "label_template": str(self.label_template) if self.label_template else "bundled:label.jinja",
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+        }
+
+    # -- one session ----------------------------------------------------------------------
+
+    def sample_seeds(self, sequence: int) -> list[dict]:
+        """The seeds of generation request ``sequence``: a function of (seed, sequence) only, so resume
+        and reruns draw the same prompts."""
+        rng = random.Random(f"{self.seed}:{sequence}")
+        return [self.seed_tasks[i] for i in rng.sample(range(len(self.seed_tasks)), self.num_prompt_seeds)]
+
+    def generation_messages(self, seeds: Sequence[dict]) -> list[dict[str, str]]:
+        prompt = render_generation_prompt(
+            seeds, num_tasks=self.tasks_per_prompt, template=self.prompt_template
+        )
+        if self.json_mode:
+            prompt += render_json_format(first_index=len(seeds) + 1, num_tasks=self.tasks_per_prompt)
+        return [{"role": "user", "content": prompt}]
+
+
+__all__ = ["ROW_FIELDS", "BioInstructBuilder"]

@@ -1,0 +1,161 @@
+"""The paper's candidate filters, each a small named rule that returns why it rejects (or None).
+
+Why named rules: every rejection is journaled with the rule's ``name`` and a human ``reason``,
+and run.json counts rejections by name, so a user can see which filter threw away what. Rules
+that need no state are plain functions; the two that need context (duplicates within one reply,
+ROUGE-L against the pool) are small classes with the same ``name`` / ``__call__`` shape.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from bioinstruct.generation.parsing import Candidate
+
+MIN_INSTRUCTION_WORDS = 3
+MAX_INSTRUCTION_WORDS = 150
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Which filter rejected a candidate and why."""
+
+    filter: str
+    reason: str
+
+
+@lru_cache(maxsize=1)
+def load_blacklist() -> tuple[str, ...]:
+    """The bundled blacklist (``bioinstruct/generation/blacklist.txt``), lower-cased."""
+    text = resources.files("bioinstruct").joinpath("generation", "blacklist.txt").read_text(encoding="utf-8")
+    return tuple(
+        line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def _normalize(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def instruction_length(candidate: Candidate) -> str | None:
+    """Instructions under 3 words are fragments; over 150 words they are passages, not instructions."""
+    words = len(candidate.instruction.split())
+    if words < MIN_INSTRUCTION_WORDS:
+        return f"instruction has {words} words (< {MIN_INSTRUCTION_WORDS})"
+    if words > MAX_INSTRUCTION_WORDS:
+        return f"instruction has {words} words (> {MAX_INSTRUCTION_WORDS})"
+    return None
+
+
+class Blacklist:
+    """Rejects instructions that ask for images, files, audio or actions a text model cannot take."""
+
+    name = "blacklist"
+
+    def __init__(self, words: Iterable[str] | None = None) -> None:
+        self.words = tuple(words) if words is not None else load_blacklist()
+        alternatives = "|".join(re.escape(word).replace(r"\ ", r"\s+") for word in self.words)
+        self._pattern = re.compile(rf"\b({alternatives})\b", re.IGNORECASE) if self.words else None
+
+    def __call__(self, candidate: Candidate) -> str | None:
+        match = self._pattern.search(candidate.instruction) if self._pattern else None
+        if match is None:
+            return None
+        return f"instruction contains blacklisted word {' '.join(match.group(1).lower().split())!r}"
+
+
+def empty_output(candidate: Candidate) -> str | None:
+    """A task without an answer teaches nothing."""
+    return "output is empty" if not candidate.output.strip() else None
+
+
+def output_equals_input(candidate: Candidate) -> str | None:
+    """An output that repeats the input teaches copying, not the task."""
+    if candidate.input.strip() and _normalize(candidate.output) == _normalize(candidate.input):
+        return "output is identical to input"
+    return None
+
+
+class DuplicateInReply:
+    """Rejects an instruction already seen in the same reply (teachers repeat themselves when they run dry).
+
+    Create one per reply.
+    """
+
+    name = "duplicate_in_reply"
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def __call__(self, candidate: Candidate) -> str | None:
+        key = _normalize(candidate.instruction)
+        if key in self._seen:
+            return f"same instruction as item {self._seen[key]} of this reply"
+        self._seen[key] = candidate.index
+        return None
+
+
+class Similarity:
+    """ROUGE-L against the seeds and every accepted or pending instruction (the paper's 0.7 rule).
+
+    ``index`` is a :class:`bioinstruct.generation.similarity.SimilarityIndex`. The check does not
+    add to the index: the builder reserves an instruction only once every rule has passed, and
+    does it in the same synchronous step, so two concurrent replies cannot both accept the same
+    near-duplicate. ``last`` keeps the most similar (score, id) for the row's provenance.
+    """
+
+    name = "similarity"
+
+    def __init__(self, index: Any, threshold: float = 0.7) -> None:
+        self.index = index
+        self.threshold = threshold
+        self.last: tuple[float, str | None] = (0.0, None)
+
+    def __call__(self, candidate: Candidate) -> str | None:
+        score, match_id = self.index.max_similarity(candidate.instruction)
+        self.last = (float(score), match_id)
+        if score >= self.threshold:
+            return f"ROUGE-L {score:.3f} >= {self.threshold} with {match_id}"
+        return None
+
+
+Rule = Callable[[Candidate], "str | None"]
+
+#: The stateless rules, cheapest first, in the order they are applied.
+STATIC_RULES: tuple[tuple[str, Rule], ...] = (
+    ("empty_output", empty_output),
+    ("instruction_length", instruction_length),
+    ("output_equals_input", output_equals_input),
+)
+
+
+def rule_name(rule: Rule) -> str:
+    return getattr(rule, "name", None) or rule.__name__  # type: ignore[attr-defined]
+
+
+def first_rejection(candidate: Candidate, rules: Iterable[Rule]) -> Rejection | None:
+    """Apply ``rules`` in order; the first one that objects decides."""
+    for rule in rules:
+        reason = rule(candidate)
+        if reason is not None:
+            return Rejection(rule_name(rule), reason)
+    return None
+
+
+def reply_rules(
+    index: Any, threshold: float, blacklist: Blacklist | None = None
+) -> tuple[list[Rule], Similarity]:
+    """The full rule chain for one reply: static rules, blacklist, in-reply duplicates, then ROUGE-L.
+
+    ROUGE-L runs last because it is the only expensive rule. Returns the chain and its
+    :class:`Similarity` rule (whose ``last`` holds the provenance of the candidate just checked).
+    """
+    similarity = Similarity(index, threshold)
+    rules: list[Rule] = [rule for _, rule in STATIC_RULES]
+    rules += [blacklist or Blacklist(), DuplicateInReply(), similarity]
+    return rules, similarity

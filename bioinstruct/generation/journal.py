@@ -1,0 +1,215 @@
+"""The files a generation run leaves, and how a run is rebuilt from them.
+
+Why append-only JSONL with one fsync per line: a run may be stopped by Ctrl-C, ``kill -9`` or a
+power cut at any byte. Every event is complete on disk before the next step relies on it, so
+the only damage a kill can do is a torn last line, which :func:`recover_jsonl` cuts off before
+anything is appended again. ``instructions.jsonl`` is the truth about accepted rows; the
+journal is the truth about everything else (requests, replies, candidate decisions, batches), and
+:func:`recover` rebuilds the builder's state from both.
+
+Journal events (``event`` field): ``request``, ``reply``, ``error``, ``parse``, ``candidate``
+(``decision``: ``kept`` = passed every filter and waits for its label, ``rejected`` with
+``filter``/``reason``, ``surplus`` = target already covered), ``unlabelled``, ``accepted``,
+``budget_stop``, ``batch_submitted``, ``batch_status``, ``batch_ingested``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from bioinstruct.errors import DataError
+from bioinstruct.jsonio import append_jsonl, iter_jsonl
+
+JOURNAL = "journal.jsonl"
+INSTRUCTIONS = "instructions.jsonl"
+RUN_JSON = "run.json"
+
+
+def recover_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Read a JSONL file written by this module, cutting off a torn last line first.
+
+    Every line is written whole and ends with a newline, so bytes after the last newline are
+    the remains of a write interrupted by a kill: the file is truncated to the last complete
+    line, so the next append starts on a clean line.
+    """
+    if not path.exists():
+        return []
+    size = path.stat().st_size
+    with path.open("rb+") as handle:
+        data = handle.read()
+        keep = data.rfind(b"\n") + 1
+        if keep < size:
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return list(iter_jsonl(path, tolerate_torn_tail=True))
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Replace ``path`` with ``data`` in one step, so a kill leaves the old or the new file, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=False)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_run_json(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(
+            f"{path} is not valid JSON ({err}); delete it to rebuild it from the journal"
+        ) from err
+
+
+class AppendLog:
+    """An open JSONL file that is only ever appended to, one durable line per record."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle: IO[str] | None = path.open("a", encoding="utf-8")
+
+    def append(self, record: dict[str, Any]) -> None:
+        if self._handle is None:
+            raise ValueError(f"{self.path} is closed")
+        append_jsonl(self._handle, record)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+class Journal(AppendLog):
+    """``journal.jsonl``: every request, reply and candidate decision, with a timestamp."""
+
+    def write(self, event: str, **fields: Any) -> dict[str, Any]:
+        record = {"event": event, "time": round(time.time(), 3), **fields}
+        self.append(record)
+        return record
+
+
+@dataclass
+class RunState:
+    """What a run has done so far, rebuilt from its files (or empty for a new run)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    #: candidate events that passed every filter and have no row yet, in journal order
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    generation_requests: int = 0
+    generation_replies: int = 0
+    #: candidates that passed every filter (kept), over the whole run: with generation_replies, the yield
+    passed_filters: int = 0
+    label_requests: int = 0
+    failed_requests: int = 0
+    candidates: int = 0
+    truncated_items: int = 0
+    surplus: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    problems: Counter[str] = field(default_factory=Counter)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    #: batch_id -> its ``batch_submitted`` event, for batches submitted but not yet ingested
+    open_batches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: request ids with a journaled reply or error (a re-ingested batch skips them)
+    answered: set[str] = field(default_factory=set)
+
+    def expected_yield(self, prior: float) -> float:
+        """Candidates kept per generation reply so far (``prior`` before the first reply)."""
+        return self.passed_filters / self.generation_replies if self.generation_replies else prior
+
+    def counters(self) -> dict[str, Any]:
+        """The counters that go to run.json (cumulative over every session of the run)."""
+        return {
+            "kept": len(self.rows),
+            "pending_label": len(self.pending),
+            "candidates": self.candidates,
+            "rejected": sum(self.rejected.values()),
+            "rejected_by_filter": dict(sorted(self.rejected.items())),
+            "surplus": self.surplus,
+            "truncated_items": self.truncated_items,
+            "reply_problems": dict(sorted(self.problems.items())),
+            "generation_requests": self.generation_requests,
+            "label_requests": self.label_requests,
+            "failed_requests": self.failed_requests,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": round(self.cost_usd, 6),
+        }
+
+
+def apply_event(state: RunState, event: dict[str, Any], kept_ids: dict[str, dict[str, Any]]) -> None:
+    """Fold one journal event into ``state``; ``kept_ids`` collects candidates waiting for labels."""
+    kind = event.get("event")
+    if kind == "request":
+        if event.get("kind") == "label":
+            state.label_requests += 1
+        else:
+            state.generation_requests += 1
+    elif kind == "reply":
+        state.answered.add(event.get("request_id", ""))
+        state.generation_replies += event.get("kind") == "generate"
+        state.prompt_tokens += int(event.get("prompt_tokens") or 0)
+        state.completion_tokens += int(event.get("completion_tokens") or 0)
+        state.cost_usd += float(event.get("cost_usd") or 0.0)
+    elif kind == "error":
+        state.answered.add(event.get("request_id", ""))
+        state.failed_requests += 1
+    elif kind == "parse":
+        state.truncated_items += int(event.get("truncated") or 0)
+        if event.get("problem"):
+            state.problems[event["problem"]] += 1
+    elif kind == "candidate":
+        state.candidates += 1
+        decision = event.get("decision")
+        if decision == "kept":
+            state.passed_filters += 1
+            kept_ids[event["id"]] = event
+        elif decision == "rejected":
+            state.rejected[event.get("filter", "unknown")] += 1
+        elif decision == "surplus":
+            state.surplus += 1
+    elif kind == "unlabelled":
+        if kept_ids.pop(event["id"], None) is not None:
+            state.rejected["label"] += 1
+    elif kind == "batch_submitted":
+        # One event for the whole batch, so a kill can never leave request ids half taken.
+        state.generation_requests += len(event.get("requests", []))
+        state.open_batches[event["batch_id"]] = event
+    elif kind == "batch_ingested":
+        state.open_batches.pop(event["batch_id"], None)
+
+
+def recover(output_dir: Path) -> RunState:
+    """Rebuild the state of the run in ``output_dir`` from instructions.jsonl and journal.jsonl.
+
+    Torn last lines are cut off both files. A candidate the journal marks ``kept`` whose id is
+    not in instructions.jsonl was waiting for its label when the run stopped: it is pending again.
+    """
+    state = RunState()
+    state.rows = recover_jsonl(output_dir / INSTRUCTIONS)
+    kept: dict[str, dict[str, Any]] = {}
+    for event in recover_jsonl(output_dir / JOURNAL):
+        apply_event(state, event, kept)
+    accepted = {row["id"] for row in state.rows}
+    if len(accepted) != len(state.rows):
+        raise DataError(f"{output_dir / INSTRUCTIONS} has duplicate ids; it was not written by this builder")
+    state.pending = [event for cand_id, event in kept.items() if cand_id not in accepted]
+    return state

@@ -1,0 +1,457 @@
+"""Async client for the teacher model: any OpenAI-compatible endpoint, paced, retried and budgeted.
+
+Why this exists instead of calling ``openai.AsyncOpenAI`` directly: a 25k-instruction run sends
+thousands of multi-thousand-token requests. It must (1) stay under the account's request and token
+rate limits *before* the server has to refuse (pacing with ``aiolimiter``), (2) survive 429s, 5xx
+and timeouts without losing a request, while stopping at once on 401/403/404 instead of retrying
+a dead key thousands of times, (3) count retries by cause for ``run.json``, and (4) never spend more
+than ``max_cost_usd``: the worst-case cost of every request is reserved before it is sent and
+settled from the reported usage on reply. The SDK's own retries are therefore switched off
+(``max_retries=0``) so each retry re-acquires its rate-limit slot and is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import openai
+from aiolimiter import AsyncLimiter
+from openai.types.chat import ChatCompletion
+
+from bioinstruct.errors import BioInstructError, ConfigError
+
+# Re-exported: batch.py, the benchmarks and the tests import these names from this module.
+from bioinstruct.generation.pricing import (
+    estimate_prompt_tokens,
+    load_price_table,
+    prompt_token_bound,
+    resolve_price,
+)
+from bioinstruct.generation.retry import backoff_delay, parse_retry_after, redact
+
+logger = logging.getLogger(__name__)
+
+RETRY_CAUSES = ("rate_limit", "server_error", "timeout", "connection")
+_AUTH_HINTS = {
+    401: "the API key was rejected: check OPENAI_API_KEY or api_key=",
+    403: "the key may not use this model or endpoint (permission, organisation or region)",
+    404: "model or deployment not found: check the model name (Azure: the deployment name) and base_url",
+}
+
+
+@dataclass
+class Completion:
+    """One finished chat completion, with its usage and cost."""
+
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    request_id: str
+    response_id: str
+    model: str
+    attempts: int
+    refusal: str | None = None
+
+
+@dataclass
+class TeacherStats:
+    """Counters for ``run.json``: requests = succeeded + failed + cancelled once all have returned."""
+
+    requests: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    retries: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RETRY_CAUSES, 0))
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    cancelled: int = 0
+    #: worst-case cost of attempts that timed out: the server may have billed them, so the cap counts them.
+    unconfirmed_cost_usd: float = 0.0
+    finish_reasons: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["cost_usd"] = round(self.cost_usd, 6)
+        data["unconfirmed_cost_usd"] = round(self.unconfirmed_cost_usd, 6)
+        return data
+
+
+class TeacherError(BioInstructError):
+    """The teacher endpoint could not produce a completion."""
+
+
+class TeacherAuthError(TeacherError):
+    """401/403/404 or an exhausted quota: every further request would fail the same way, so stop."""
+
+
+class TeacherRequestError(TeacherError):
+    """The server rejected this one request (400/422, e.g. context too long); retrying cannot help."""
+
+
+class BudgetExceededError(TeacherError):
+    """Sending the request could exceed ``max_cost_usd``; raised before anything is sent."""
+
+
+class TeacherUnavailableError(TeacherError):
+    """Retries exhausted on rate limits, server errors, timeouts or connection failures."""
+
+
+class _MissingCredentialsError(TeacherAuthError, ConfigError):
+    """No API key anywhere: both a configuration mistake and an authentication failure."""
+
+
+class _MalformedReplyError(Exception):
+    """A 200 reply without choices: treated like a server error and retried."""
+
+
+def _public_url(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+@dataclass
+class _LoopState:
+    """Everything bound to one event loop (the SDK's HTTP pool, limiters, semaphore)."""
+
+    loop: asyncio.AbstractEventLoop
+    sdk: openai.AsyncOpenAI
+    semaphore: asyncio.Semaphore
+    rpm: AsyncLimiter | None
+    tpm: AsyncLimiter | None
+    budget_changed: asyncio.Event
+
+
+class TeacherClient:
+    """Paced, retrying, budget-capped chat-completions client (OpenAI, Azure OpenAI, vLLM, ...)."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        max_concurrency: int = 8,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        max_cost_usd: float | None = None,
+        spent_usd: float = 0.0,
+        timeout: float = 120.0,
+        max_retries: int = 6,
+        prices: dict[str, dict[str, float]] | None = None,
+        azure_api_version: str | None = None,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        max_retry_wait: float = 120.0,
+        max_tokens_field: str | None = None,
+    ) -> None:
+        limits = {"requests_per_minute": requests_per_minute, "tokens_per_minute": tokens_per_minute}
+        positive = {"max_concurrency": max_concurrency, "timeout": timeout, **limits}
+        non_negative = {"max_retries": max_retries, "spent_usd": spent_usd, "max_cost_usd": max_cost_usd}
+        bad = [f"{k}={v!r} (must be > 0)" for k, v in positive.items() if v is not None and v <= 0]
+        bad += [f"{k}={v!r} (must be >= 0)" for k, v in non_negative.items() if v is not None and v < 0]
+        if bad:
+            raise ConfigError("teacher: " + "; ".join(bad))
+        self.model = model
+        self.max_concurrency = int(max_concurrency)
+        self.requests_per_minute = requests_per_minute
+        self.tokens_per_minute = tokens_per_minute
+        self.max_cost_usd = max_cost_usd
+        self.spent_usd = float(spent_usd)
+        self.timeout = float(timeout)
+        self.max_retries = int(max_retries)
+        self.backoff_base, self.backoff_max, self.max_retry_wait = backoff_base, backoff_max, max_retry_wait
+        self.azure_api_version = azure_api_version
+        self.max_tokens_field = max_tokens_field or (
+            "max_completion_tokens" if re.match(r"(o\d|gpt-5)", model) else "max_tokens"
+        )
+        table = load_price_table()["models"]
+        self.price = resolve_price(model, {**table, **(prices or {})})
+        if self.price is None and max_cost_usd is not None:
+            raise ConfigError(
+                f"teacher: no price known for model {model!r}, so max_cost_usd cannot be enforced; pass "
+                f'prices={{"{model}": {{"input": USD_PER_1M, "output": USD_PER_1M}}}} (known: {sorted(table)})'
+            )
+        self.stats = TeacherStats()
+        self._base_url = base_url
+        self._api_key = api_key
+        self._reserved = 0.0
+        self._pause_until = 0.0
+        self._fatal: str | None = None  # set by the first auth/quota error: later requests stop unsent
+        self._state: _LoopState | None = None
+        # Built now to fail fast on missing credentials; bound to a loop on first use.
+        self._spare_sdk: openai.AsyncOpenAI | None = self._make_sdk()
+        self._public_base_url = _public_url(str(self._spare_sdk.base_url))
+
+    def __repr__(self) -> str:
+        return f"TeacherClient(model={self.model!r}, base_url={self.base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        """The endpoint, without any credentials embedded in the URL."""
+        return self._public_base_url
+
+    @property
+    def total_cost_usd(self) -> float:
+        """Cost of earlier runs (``spent_usd``) plus this client's settled cost."""
+        return self.spent_usd + self.stats.cost_usd
+
+    def _make_sdk(self) -> openai.AsyncOpenAI:
+        try:
+            if self.azure_api_version:
+                return openai.AsyncAzureOpenAI(
+                    azure_endpoint=self._base_url,
+                    api_version=self.azure_api_version,
+                    api_key=self._api_key,
+                    timeout=self.timeout,
+                    max_retries=0,
+                )
+            return openai.AsyncOpenAI(
+                base_url=self._base_url, api_key=self._api_key, timeout=self.timeout, max_retries=0
+            )
+        except (openai.OpenAIError, ValueError) as exc:
+            raise _MissingCredentialsError(
+                f"teacher: cannot create the client ({redact(str(exc), (self._api_key,))}). Set OPENAI_API_KEY "
+                "(Azure: AZURE_OPENAI_API_KEY and an endpoint) or pass api_key=; a local server accepts any key, "
+                'e.g. api_key="local"'
+            ) from None
+
+    def _loop_state(self) -> _LoopState:
+        """State for the running loop; rebuilt when a later ``asyncio.run`` reuses this client."""
+        loop = asyncio.get_running_loop()
+        if self._state is None or self._state.loop is not loop:
+            rpm = tpm = None
+            if self.requests_per_minute:
+                burst = max(1.0, self.requests_per_minute / 60)  # one second's worth, as OpenAI quantizes
+                rpm = AsyncLimiter(burst, 60 * burst / self.requests_per_minute)
+            if self.tokens_per_minute:
+                burst = max(1.0, self.tokens_per_minute / 60)
+                tpm = AsyncLimiter(burst, 60 * burst / self.tokens_per_minute)
+            sdk, self._spare_sdk = self._spare_sdk or self._make_sdk(), None
+            self._state = _LoopState(
+                loop, sdk, asyncio.Semaphore(self.max_concurrency), rpm, tpm, asyncio.Event()
+            )
+        return self._state
+
+    def cost(self, prompt_tokens: int, completion_tokens: int, discount: float = 1.0) -> float:
+        """Dollars for a usage record (0 when the model has no price and no cap is set)."""
+        if self.price is None:
+            return 0.0
+        return (
+            discount * (prompt_tokens * self.price["input"] + completion_tokens * self.price["output"]) / 1e6
+        )
+
+    def estimate_cost(self, messages: list[dict], max_tokens: int, discount: float = 1.0) -> float:
+        """Worst-case cost of one request: the prompt-token upper bound plus all ``max_tokens``."""
+        return self.cost(prompt_token_bound(messages), max_tokens, discount)
+
+    def reserve_now(self, amount: float) -> None:
+        """Reserve ``amount`` without waiting (Batch API submissions); raises BudgetExceededError."""
+        if self.max_cost_usd is None:
+            return
+        committed = self.total_cost_usd + self.stats.unconfirmed_cost_usd + self._reserved
+        if committed + amount > self.max_cost_usd + 1e-12:
+            raise BudgetExceededError(
+                f"teacher: max_cost_usd={self.max_cost_usd:.4f} would be exceeded: ${committed:.4f} spent or "
+                f"reserved, and this needs up to ${amount:.4f}"
+            )
+        self._reserved += amount
+
+    def settle(self, reserved: float, cost: float) -> None:
+        """Replace a reservation by the actual cost (0 when the request failed)."""
+        self._reserved = max(0.0, self._reserved - reserved)
+        self.stats.cost_usd += cost
+        if cost > reserved + 1e-9 and self.max_cost_usd is not None:
+            logger.warning("teacher: a reply cost $%.4f, more than its reservation $%.4f", cost, reserved)
+        if self._state is not None:
+            self._state.budget_changed.set()
+
+    async def _reserve(self, state: _LoopState, amount: float) -> None:
+        while True:
+            committed = self.total_cost_usd + self.stats.unconfirmed_cost_usd
+            if self.max_cost_usd is None or committed + self._reserved + amount <= self.max_cost_usd + 1e-12:
+                self._reserved += amount
+                return
+            if committed + amount > self.max_cost_usd + 1e-12 or self._reserved <= 0:
+                self.reserve_now(amount)  # raises with the full explanation
+            state.budget_changed.clear()  # in-flight requests may settle below their reservation
+            await state.budget_changed.wait()
+
+    async def _pace(self, state: _LoopState, tokens: int) -> None:
+        while (wait := self._pause_until - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
+        if state.rpm is not None:
+            await state.rpm.acquire()
+        if state.tpm is not None:
+            if tokens > self.tokens_per_minute:
+                raise ConfigError(
+                    f"teacher: one request needs ~{tokens} tokens (prompt + max_tokens), more than "
+                    f"tokens_per_minute={self.tokens_per_minute}; lower max_tokens or raise the limit"
+                )
+            while tokens > 0:
+                chunk = min(tokens, state.tpm.max_rate)
+                await state.tpm.acquire(chunk)
+                tokens -= chunk
+
+    def classify_error(self, exc: BaseException) -> tuple[str, float | None]:
+        """Map an exception to (retry cause, server-requested delay), or raise the final TeacherError."""
+        if isinstance(exc, TimeoutError | openai.APITimeoutError):
+            return "timeout", None
+        if isinstance(exc, openai.APIConnectionError):
+            return "connection", None
+        if isinstance(exc, _MalformedReplyError):
+            return "server_error", None
+        if not isinstance(exc, openai.APIStatusError):
+            raise TeacherError(f"teacher {self.model!r}: {redact(str(exc), (self._api_key,))}") from None
+        status, retry_after = exc.status_code, parse_retry_after(exc.response.headers)
+        body = exc.body if isinstance(exc.body, dict) else {}
+        detail = redact(str(body.get("message") or exc.message), (self._api_key,))
+        where = f"teacher {self.model!r} at {_public_url(str(exc.request.url))}"
+        if status == 429 and exc.code == "insufficient_quota":
+            self._fatal = f"{where}: HTTP 429 insufficient_quota ({detail}); check plan and billing"
+            raise TeacherAuthError(self._fatal) from None
+        if status == 429:
+            return "rate_limit", retry_after
+        if status == 408:
+            return "timeout", retry_after
+        if status >= 500 or status == 409:
+            return "server_error", retry_after
+        if status in _AUTH_HINTS:
+            self._fatal = f"{where}: HTTP {status} ({detail}); {_AUTH_HINTS[status]}. Not retried."
+            raise TeacherAuthError(self._fatal) from None
+        raise TeacherRequestError(f"{where}: HTTP {status} rejected the request ({detail})") from None
+
+    def to_completion(
+        self, response: ChatCompletion, request_id: str, attempts: int, discount: float = 1.0
+    ) -> Completion:
+        """Build a :class:`Completion` from an SDK ``ChatCompletion`` (also used for Batch API output)."""
+        choice = response.choices[0]
+        usage = response.usage
+        prompt_tokens = usage.prompt_tokens if usage else 0
+        completion_tokens = usage.completion_tokens if usage else 0
+        return Completion(
+            text=choice.message.content or "",
+            finish_reason=choice.finish_reason or "unknown",
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=self.cost(prompt_tokens, completion_tokens, discount),
+            request_id=request_id,
+            response_id=response.id,
+            model=response.model,
+            attempts=attempts,
+            refusal=getattr(choice.message, "refusal", None),
+        )
+
+    def record(self, completion: Completion) -> None:
+        """Add a successful completion's usage to :attr:`stats`."""
+        self.stats.succeeded += 1
+        self.stats.prompt_tokens += completion.prompt_tokens
+        self.stats.completion_tokens += completion.completion_tokens
+        reasons = self.stats.finish_reasons
+        reasons[completion.finish_reason] = reasons.get(completion.finish_reason, 0) + 1
+
+    async def complete(
+        self,
+        messages: list[dict],
+        *,
+        max_tokens: int = 3072,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        response_format: dict | None = None,
+        stop: list[str] | None = None,
+        request_id: str | None = None,
+    ) -> Completion:
+        """Send one chat request; retry transient failures; return the completion with its cost."""
+        if self._fatal is not None:
+            raise TeacherAuthError(self._fatal)
+        state = self._loop_state()
+        request_id = request_id or uuid.uuid4().hex
+        params: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            self.max_tokens_field: max_tokens,
+        }
+        params.update(temperature=temperature, top_p=top_p)
+        if response_format is not None:
+            params["response_format"] = response_format
+        if stop:
+            params["stop"] = stop
+        reservation = self.estimate_cost(messages, max_tokens)
+        await self._reserve(state, reservation)
+        self.stats.requests += 1
+        cost = 0.0
+        try:
+            response, attempts = await self._send(state, params, request_id, reservation)
+            completion = self.to_completion(response, request_id, attempts)
+            if response.usage is None:  # unknown usage: charge the worst case so the cap still holds
+                completion.cost_usd = reservation if self.price else 0.0
+            cost = completion.cost_usd
+            self.record(completion)
+            return completion
+        except asyncio.CancelledError:
+            self.stats.cancelled += 1
+            raise
+        except BaseException:
+            self.stats.failed += 1
+            raise
+        finally:
+            self.settle(reservation, cost)
+
+    async def _send(
+        self, state: _LoopState, params: dict[str, Any], request_id: str, reservation: float
+    ) -> tuple[ChatCompletion, int]:
+        pace_tokens = estimate_prompt_tokens(params["messages"]) + params[self.max_tokens_field]
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with state.semaphore:
+                    if self._fatal is not None:  # another request hit 401/403/404: do not send this one
+                        raise TeacherAuthError(self._fatal)
+                    await self._pace(state, pace_tokens)
+                    async with asyncio.timeout(self.timeout):
+                        response = await state.sdk.chat.completions.create(
+                            **params, extra_headers={"X-Client-Request-Id": request_id}
+                        )
+                    if not response.choices:
+                        raise _MalformedReplyError("reply without choices")
+                    return response, attempt
+            except (openai.OpenAIError, TimeoutError, _MalformedReplyError) as exc:
+                cause, retry_after = self.classify_error(exc)
+                if cause == "timeout" and self.max_cost_usd is not None:
+                    self.stats.unconfirmed_cost_usd += reservation
+                if attempt > self.max_retries:
+                    raise TeacherUnavailableError(
+                        f"teacher {self.model!r}: request {request_id} failed {attempt} times; last cause "
+                        f"{cause} ({redact(str(exc), (self._api_key,))[:200]})"
+                    ) from None
+                self.stats.retries[cause] += 1
+                if retry_after is not None:
+                    delay = min(retry_after, self.max_retry_wait)
+                    if cause == "rate_limit":  # the server asked everyone to wait, not just this request
+                        self._pause_until = max(self._pause_until, time.monotonic() + delay)
+                else:
+                    delay = backoff_delay(attempt, self.backoff_base, self.backoff_max)
+                logger.info(
+                    "teacher: %s on %s (attempt %d), retrying in %.2fs", cause, request_id, attempt, delay
+                )
+                await asyncio.sleep(delay)
+
+    def sdk(self) -> openai.AsyncOpenAI:
+        """The underlying SDK client for the running loop (the Batch API runner uses it)."""
+        return self._loop_state().sdk
+
+    async def aclose(self) -> None:
+        if self._state is not None and self._state.loop is asyncio.get_running_loop():
+            await self._state.sdk.close()
+        self._state = None

@@ -1,0 +1,63 @@
+"""`bioinstruct benchmarks` and `bioinstruct evaluate`: tables, one-line errors, a real tiny run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bioinstruct.cli import main
+
+
+def test_benchmarks_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["benchmarks"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["name", "groups", "metric", "source", "local", "data?"]
+    medqa = next(line for line in out if line.startswith("medqa "))
+    assert medqa.split()[1:4] == ["qa,paper", "accuracy", "GBaker/MedQA-USMLE-4-options"]
+    assert next(line for line in out if line.startswith("bioasq ")).endswith("required")
+    assert main(["benchmarks", "--group", "nli"]) == 0
+    assert "mednli" in capsys.readouterr().out
+    assert main(["benchmarks", "--group", "nope"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--benchmarks", "medq"], "unknown benchmark 'medq'; did you mean 'medqa'"),
+        (["--benchmarks", "mednli"], "needs local data: MedNLI is credentialed data"),
+        (["--benchmarks", "medqa", "--data-file", "medqa=/no/such/file.jsonl"], "data file '/no/such/file.jsonl' not found"),
+        (["--benchmarks", "medqa", "--data-file", "medqa"], "--data-file expects NAME=PATH"),
+        (["--benchmarks", "medqa", "--template", "fancy"], "unknown prompt template 'fancy'"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_exit_2(extra: list[str], message: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["evaluate", "--model", str(tmp_path / "never-loaded"), "--output-dir", str(tmp_path), *extra])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("bioinstruct: error: ") and message in err and "\n" not in err
+
+
+def test_bad_file_schema_is_one_line(samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["evaluate", "--model", str(tmp_path / "m"), "--benchmarks", "medqa",
+                 "--data-file", f"medqa={samples_dir / 'pubmedqa.jsonl'}", "--output-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "does not match the expected schema (KeyError: 'options')" in err
+
+
+def test_evaluate_tiny_model_writes_results(tiny_model_dir: Path, samples_dir: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "eval"
+    argv = ["evaluate", "--model", str(tiny_model_dir), "--benchmarks", "medqa,pubmedqa", "--limit", "3",
+            "--data-file", f"medqa={samples_dir / 'medqa.jsonl'}", "--data-file", f"pubmedqa={samples_dir / 'pubmedqa.jsonl'}",
+            "--template", "plain", "--device", "cpu", "--output-dir", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"| benchmark | metric | {tiny_model_dir.name} |")
+    data = json.loads((out / "results.json").read_text())
+    assert [r["benchmark"] for r in data["results"]] == ["medqa", "pubmedqa"]
+    assert all(r["n"] == 3 and r["protocol"]["protocol"] == "loglikelihood" for r in data["results"])
+    assert len((out / "samples" / "medqa.jsonl").read_text().splitlines()) == 3
+    assert list((out / "cache").glob("*.jsonl"))

@@ -1,0 +1,69 @@
+"""`bioinstruct generate` end to end against the local server, in-process."""
+
+from __future__ import annotations
+
+import json
+
+from bioinstruct.cli import main
+from bioinstruct.testing.openai_server import Reply
+from tests.generation.builder_fakes import ScriptedTeacher
+
+KEY = "sk-cli-SECRET-0987654321"
+
+
+def test_generate_writes_rows_and_alpaca_export(tmp_path, openai_server, monkeypatch, capsys):
+    server = openai_server(ScriptedTeacher())
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    out_dir, alpaca = tmp_path / "run", tmp_path / "alpaca.json"
+    argv = ["generate", "--output-dir", str(out_dir), "--num-instructions", "12", "--teacher-model", "gpt-4o-mini",
+            "--base-url", server.base_url, "--max-concurrency", "2", "--requests-per-minute", "600",
+            "--tokens-per-minute", "2000000", "--max-cost-usd", "5", "--seed", "3", "--no-progress",
+            "--export-alpaca", str(alpaca)]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary == {"rows": 12, "target": 12, "stop_reason": "complete", "output_dir": str(out_dir)}
+    run = json.loads((out_dir / "run.json").read_text())
+    assert run["config"]["teacher_model"] == "gpt-4o-mini" and run["config"]["seed"] == 3
+    assert run["config"]["max_cost_usd"] == 5 and run["config"]["requests_per_minute"] == 600
+    exported = json.loads(alpaca.read_text())
+    assert len(exported) == 12 and all(set(item) == {"instruction", "input", "output"} for item in exported)
+    for path in [*out_dir.rglob("*"), alpaca]:
+        if path.is_file():
+            assert KEY not in path.read_text()
+
+
+def test_missing_key_is_one_clear_line(tmp_path, capsys):
+    code = main(["generate", "--output-dir", str(tmp_path / "r"), "--num-instructions", "5"])
+    err = capsys.readouterr().err
+    assert code == 2 and "OPENAI_API_KEY" in err and err.count("\n") == 1
+
+
+def test_rejected_key_exits_2_without_printing_it(tmp_path, openai_server, monkeypatch, capsys):
+    server = openai_server(lambda request: Reply("Incorrect API key provided: sk-cli-***", status=401))
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    code = main(["generate", "--output-dir", str(tmp_path / "r"), "--num-instructions", "5",
+                 "--base-url", server.base_url, "--no-progress"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 2 and "401" in captured.err and KEY not in captured.err + captured.out
+
+
+def test_budget_stop_exits_1_and_says_how_to_resume(tmp_path, openai_server, monkeypatch, capsys, caplog):
+    server = openai_server(ScriptedTeacher())
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    code = main(["generate", "--output-dir", str(tmp_path / "r"), "--num-instructions", "400",
+                 "--base-url", server.base_url, "--max-cost-usd", "0.3", "--no-progress"])  # fmt: skip
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 1 and summary["stop_reason"] == "budget" and summary["rows"] < 400
+    assert "rerun" in caplog.text
+
+
+def test_help_lists_every_flag(capsys):
+    try:
+        main(["generate", "--help"])
+    except SystemExit as exit_:
+        assert exit_.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--output-dir", "--num-instructions", "--teacher-model", "--base-url", "--max-concurrency",
+                 "--requests-per-minute", "--tokens-per-minute", "--max-cost-usd", "--seed", "--seed-tasks",
+                 "--batch-api"):  # fmt: skip
+        assert flag in text
