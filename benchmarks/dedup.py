@@ -148,7 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", help="JSON/JSONL instruction file to use instead of the synthetic pool.")
     parser.add_argument("--field", default="instruction", help="Text field of --input rows.")
     parser.add_argument("--check", type=int, default=2000, help="Candidates checked against rouge_score.")
-    parser.add_argument("--threshold", type=float, default=0.7, help="Drop if ROUGE-L F > threshold.")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=0.7,
+        help="Drop if ROUGE-L F >= threshold (keep only scores below it).",
+    )
     parser.add_argument("--tokenizer", default="rouge", choices=["rouge", "biomedical"], help="Tokenizer.")
     parser.add_argument("--dup-rate", type=float, default=0.3, help="Share of synthetic near-duplicates.")
     parser.add_argument("--seed", type=int, default=0, help="Random seed (pool and checked subset).")
@@ -229,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             ):
                 score, similar = ours[pos]
-                decision_diffs += (ref_max > args.threshold) != (score > args.threshold)
+                decision_diffs += (ref_max >= args.threshold) != (score >= args.threshold)
                 score_diffs += ref_max != score
                 argmax_diffs += str(rows[kept_positions[ref_at]].get("id", kept_positions[ref_at])) != similar
                 done += 1

@@ -131,7 +131,9 @@ def run(args: argparse.Namespace) -> int:
     from bioinstruct.evaluation.evaluator import Evaluator
 
     output_dir = Path(args.output_dir)
-    if args.bertscore_model:  # read by the generation benchmarks' metric (bioinstruct.evaluation.benchmarks.gen)
+    if (
+        args.bertscore_model
+    ):  # read by the generation benchmarks' metric (bioinstruct.evaluation.benchmarks.gen)
         os.environ["BIOINSTRUCT_BERTSCORE_MODEL"] = args.bertscore_model
     judge = None
     if args.judge_model:

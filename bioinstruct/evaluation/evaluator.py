@@ -23,7 +23,6 @@ from bioinstruct.evaluation.backends import Backend, make_backend
 from bioinstruct.evaluation.prompting import (
     CHAT,
     PLAIN,
-    Prompt,
     check_template,
     render,
     select_demonstrations,
@@ -57,8 +56,9 @@ def _sha(*parts: Any) -> str:
 class PredictionCache:
     """Append-only JSONL of raw predictions for one (model, adapter, benchmark, protocol)."""
 
-    def __init__(self, directory: str | Path | None, *identity: Any) -> None:
-        self.path = Path(directory) / f"{identity[2]}-{_sha(*identity)[:16]}.jsonl" if directory else None
+    def __init__(self, directory: str | Path | None, benchmark: str, *identity: Any) -> None:
+        name = f"{benchmark}-{_sha(benchmark, *identity)[:16]}.jsonl"
+        self.path = Path(directory) / name if directory else None
         self.entries: dict[str, Any] = {}
         if self.path is not None and self.path.is_file():
             for line in self.path.read_text(encoding="utf-8").splitlines():
@@ -234,7 +234,10 @@ class Evaluator:
         texts = [backend.prompt_text(prompt) for prompt in prompts]
         stop = _stop_strings(template)
         adapter_path = dict(_adapter_pairs(backend)).get(variant) if variant else None
-        cache = PredictionCache(self.cache_dir, self.model, variant, adapter_path, bench.name, protocol)
+        dtype = backend.info().get("dtype")  # a bf16 run must not reuse float32 predictions
+        cache = PredictionCache(
+            self.cache_dir, bench.name, self.model, variant, adapter_path, protocol, dtype
+        )
         keys = [
             _sha(item.id, text, item.labels, prompt.target_delimiter, protocol, bench.max_new_tokens, stop)
             for item, text, prompt in zip(items, texts, prompts, strict=True)
@@ -413,4 +416,4 @@ def _progress_bar(total: int, done: int, desc: str, enabled: bool) -> Any:
     return tqdm(total=total, initial=done, desc=desc, unit="item", leave=False)
 
 
-__all__ = ["PROTOCOLS", "Evaluator", "PredictionCache", "Prompt"]
+__all__ = ["PROTOCOLS", "Evaluator", "PredictionCache"]

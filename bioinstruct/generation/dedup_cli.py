@@ -74,6 +74,6 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     print(
         f"dedup: kept {len(result.kept)}, dropped {len(result.dropped)} of {len(rows)} rows "
-        f"(ROUGE-L > {args.threshold}, tokenizer {args.tokenizer}) in {seconds:.1f} s -> {output}"
+        f"(ROUGE-L >= {args.threshold}, tokenizer {args.tokenizer}) in {seconds:.1f} s -> {output}"
     )
     return 0

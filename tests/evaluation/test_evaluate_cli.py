@@ -27,32 +27,68 @@ def test_benchmarks_table(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["--benchmarks", "medq"], "unknown benchmark 'medq'; did you mean 'medqa'"),
         (["--benchmarks", "mednli"], "needs local data: MedNLI is credentialed data"),
-        (["--benchmarks", "medqa", "--data-file", "medqa=/no/such/file.jsonl"], "data file '/no/such/file.jsonl' not found"),
+        (
+            ["--benchmarks", "medqa", "--data-file", "medqa=/no/such/file.jsonl"],
+            "data file '/no/such/file.jsonl' not found",
+        ),
         (["--benchmarks", "medqa", "--data-file", "medqa"], "--data-file expects NAME=PATH"),
         (["--benchmarks", "medqa", "--template", "fancy"], "unknown prompt template 'fancy'"),
     ],
 )
-def test_user_mistakes_are_one_line_and_exit_2(extra: list[str], message: str, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["evaluate", "--model", str(tmp_path / "never-loaded"), "--output-dir", str(tmp_path), *extra])
+def test_user_mistakes_are_one_line_and_exit_2(
+    extra: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["evaluate", "--model", str(tmp_path / "never-loaded"), "--output-dir", str(tmp_path), *extra]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err.startswith("bioinstruct: error: ") and message in err and "\n" not in err
 
 
-def test_bad_file_schema_is_one_line(samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["evaluate", "--model", str(tmp_path / "m"), "--benchmarks", "medqa",
-                 "--data-file", f"medqa={samples_dir / 'pubmedqa.jsonl'}", "--output-dir", str(tmp_path)])
+def test_bad_file_schema_is_one_line(
+    samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "evaluate",
+            "--model",
+            str(tmp_path / "m"),
+            "--benchmarks",
+            "medqa",
+            "--data-file",
+            f"medqa={samples_dir / 'pubmedqa.jsonl'}",
+            "--output-dir",
+            str(tmp_path),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "does not match the expected schema (KeyError: 'options')" in err
 
 
-def test_evaluate_tiny_model_writes_results(tiny_model_dir: Path, samples_dir: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_tiny_model_writes_results(
+    tiny_model_dir: Path, samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "eval"
-    argv = ["evaluate", "--model", str(tiny_model_dir), "--benchmarks", "medqa,pubmedqa", "--limit", "3",
-            "--data-file", f"medqa={samples_dir / 'medqa.jsonl'}", "--data-file", f"pubmedqa={samples_dir / 'pubmedqa.jsonl'}",
-            "--template", "plain", "--device", "cpu", "--output-dir", str(out)]
+    argv = [
+        "evaluate",
+        "--model",
+        str(tiny_model_dir),
+        "--benchmarks",
+        "medqa,pubmedqa",
+        "--limit",
+        "3",
+        "--data-file",
+        f"medqa={samples_dir / 'medqa.jsonl'}",
+        "--data-file",
+        f"pubmedqa={samples_dir / 'pubmedqa.jsonl'}",
+        "--template",
+        "plain",
+        "--device",
+        "cpu",
+        "--output-dir",
+        str(out),
+    ]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(f"| benchmark | metric | {tiny_model_dir.name} |")
@@ -61,3 +97,29 @@ def test_evaluate_tiny_model_writes_results(tiny_model_dir: Path, samples_dir: P
     assert all(r["n"] == 3 and r["protocol"]["protocol"] == "loglikelihood" for r in data["results"])
     assert len((out / "samples" / "medqa.jsonl").read_text().splitlines()) == 3
     assert list((out / "cache").glob("*.jsonl"))
+
+
+def test_vllm_backend_without_vllm_says_how_to_install(
+    samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here")
+    code = main(
+        [
+            "evaluate",
+            "--model",
+            str(tmp_path / "m"),
+            "--backend",
+            "vllm",
+            "--benchmarks",
+            "medqa",
+            "--data-file",
+            f"medqa={samples_dir / 'medqa.jsonl'}",
+            "--output-dir",
+            str(tmp_path),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "pip install vllm" in err and "--backend hf" in err

@@ -23,8 +23,10 @@ REQUESTS = [
 @pytest.fixture(scope="module")
 def adapter_dirs(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("adapters")
-    return (make_lora_adapter(tiny_model_dir, root / "lora-a", seed=1),
-            make_lora_adapter(tiny_model_dir, root / "lora-b", seed=2))
+    return (
+        make_lora_adapter(tiny_model_dir, root / "lora-a", seed=1),
+        make_lora_adapter(tiny_model_dir, root / "lora-b", seed=2),
+    )
 
 
 def flat(rows: list[list[float]]) -> list[float]:
@@ -78,7 +80,9 @@ def test_left_truncation_to_max_length(tiny_model_dir: Path) -> None:
 
 def test_generation_is_batched_and_deterministic(tiny_model_dir: Path) -> None:
     backend = HFBackend(str(tiny_model_dir), batch_size=2, device="cpu")
-    prompts = [Prompt(messages=[], text=t) for t in ("Hello", "A much longer prompt about metformin dosing", "Yes")]
+    prompts = [
+        Prompt(messages=[], text=t) for t in ("Hello", "A much longer prompt about metformin dosing", "Yes")
+    ]
     batched = backend.generate(prompts, max_new_tokens=6)
     one_by_one = [backend.generate([p], max_new_tokens=6)[0] for p in prompts]
     assert batched == one_by_one

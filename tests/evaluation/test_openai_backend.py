@@ -13,11 +13,15 @@ from bioinstruct.testing.openai_server import Reply
 
 
 def _gold_by_question(samples_dir: Path) -> dict[str, dict]:
-    rows = [json.loads(line) for line in (samples_dir / "medqa.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [
+        json.loads(line) for line in (samples_dir / "medqa.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     return {row["question"]: row for row in rows}
 
 
-def test_generative_eval_over_http_with_retries_and_cost(openai_server, samples_dir: Path, tmp_path: Path) -> None:
+def test_generative_eval_over_http_with_retries_and_cost(
+    openai_server, samples_dir: Path, tmp_path: Path
+) -> None:
     rows = _gold_by_question(samples_dir)
     calls = {"n": 0}
 
@@ -33,9 +37,17 @@ def test_generative_eval_over_http_with_retries_and_cost(openai_server, samples_
 
     server = openai_server(responder)
     evaluator = Evaluator(
-        "base-model", adapters=["tuned"], backend="openai", cache_dir=tmp_path, progress=False,
-        backend_options={"base_url": server.base_url, "api_key": "sk-local-secret-123", "max_retries": 2,
-                         "prices": {"base-model": {"input": 1.0, "output": 2.0}, "tuned": {"input": 1.0, "output": 2.0}}},
+        "base-model",
+        adapters=["tuned"],
+        backend="openai",
+        cache_dir=tmp_path,
+        progress=False,
+        backend_options={
+            "base_url": server.base_url,
+            "api_key": "sk-local-secret-123",
+            "max_retries": 2,
+            "prices": {"base-model": {"input": 1.0, "output": 2.0}, "tuned": {"input": 1.0, "output": 2.0}},
+        },
     )
     evaluator.backend._clients["tuned"].backoff_base = 0.01
     evaluator.backend._clients["base-model"].backoff_base = 0.01
@@ -52,25 +64,40 @@ def test_generative_eval_over_http_with_retries_and_cost(openai_server, samples_
     assert "sk-local-secret-123" not in "".join(p.read_text() for p in saved.rglob("*.json*"))
     # Rerun: everything comes from the cache, no request is sent.
     sent = len(server.requests)
-    Evaluator("base-model", adapters=["tuned"], backend="openai", cache_dir=tmp_path, progress=False,
-              backend_options={"base_url": server.base_url, "api_key": "local"}).run(
-        "medqa", limit=6, data_files={"medqa": str(samples_dir / "medqa.jsonl")})
+    Evaluator(
+        "base-model",
+        adapters=["tuned"],
+        backend="openai",
+        cache_dir=tmp_path,
+        progress=False,
+        backend_options={"base_url": server.base_url, "api_key": "local"},
+    ).run("medqa", limit=6, data_files={"medqa": str(samples_dir / "medqa.jsonl")})
     assert len(server.requests) == sent
 
 
 def test_loglik_protocol_is_refused(openai_server, samples_dir: Path) -> None:
     server = openai_server(lambda request: Reply("A"))
-    evaluator = Evaluator("gpt-4o", backend="openai", progress=False,
-                          backend_options={"base_url": server.base_url, "api_key": "local"})
+    evaluator = Evaluator(
+        "gpt-4o",
+        backend="openai",
+        progress=False,
+        backend_options={"base_url": server.base_url, "api_key": "local"},
+    )
     with pytest.raises(ConfigError, match="cannot score log-likelihoods; use --protocol generate"):
-        evaluator.run("medqa", limit=2, data_files={"medqa": str(samples_dir / "medqa.jsonl")}, protocol="loglik")
+        evaluator.run(
+            "medqa", limit=2, data_files={"medqa": str(samples_dir / "medqa.jsonl")}, protocol="loglik"
+        )
     assert server.requests == []
 
 
 def test_auth_error_stops_without_leaking_the_key(openai_server, samples_dir: Path) -> None:
     server = openai_server(lambda request: Reply(status=401, content="bad key"))
-    evaluator = Evaluator("gpt-4o", backend="openai", progress=False,
-                          backend_options={"base_url": server.base_url, "api_key": "sk-very-secret-999"})
+    evaluator = Evaluator(
+        "gpt-4o",
+        backend="openai",
+        progress=False,
+        backend_options={"base_url": server.base_url, "api_key": "sk-very-secret-999"},
+    )
     with pytest.raises(BioInstructError) as info:
         evaluator.run("medqa", limit=2, data_files={"medqa": str(samples_dir / "medqa.jsonl")})
     assert "sk-very-secret-999" not in str(info.value)

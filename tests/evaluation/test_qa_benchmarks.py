@@ -34,11 +34,15 @@ def test_medqa_rows_and_exact_prompts(samples_dir: Path) -> None:
     assert render(item, "plain").text == f"Question: {row['question']}\n{options}\nAnswer:"
     assert render(item, "plain").target_delimiter == " "
     assert render(item, "bioinstruct").text == (
-        PAPER_HEADER + instruction_for("medqa") + f"\n\n### Input:\nQuestion: {row['question']}\n{options}\n\n### Output:\n"
+        PAPER_HEADER
+        + instruction_for("medqa")
+        + f"\n\n### Input:\nQuestion: {row['question']}\n{options}\n\n### Output:\n"
     )
     chat = render(item, "chat")
     assert chat.text is None
-    assert chat.messages == [{"role": "user", "content": f"{instruction_for('medqa')}\n\nQuestion: {row['question']}\n{options}"}]
+    assert chat.messages == [
+        {"role": "user", "content": f"{instruction_for('medqa')}\n\nQuestion: {row['question']}\n{options}"}
+    ]
 
 
 def test_medmcqa_cop_is_zero_based(samples_dir: Path) -> None:
@@ -47,7 +51,7 @@ def test_medmcqa_cop_is_zero_based(samples_dir: Path) -> None:
     items = bench.items(bench.load_rows(samples_dir / "medmcqa.jsonl"))
     assert [item.id for item in items] == [row["id"] for row in raw]
     for row, item in zip(raw, items, strict=True):
-        assert item.choices[item.gold] == row["opa opb opc opd".split()[row["cop"]]]
+        assert item.choices[item.gold] == row[["opa", "opb", "opc", "opd"][row["cop"]]]
     row = raw[0]
     assert render(items[0], "plain").text == (
         f"Question: {row['question']}\nA. {row['opa']}\nB. {row['opb']}\nC. {row['opc']}\nD. {row['opd']}\nAnswer:"
@@ -70,7 +74,9 @@ def test_pubmedqa_hub_schema_and_original_format_agree(samples_dir: Path, tmp_pa
     )
     assert render(items[0], "bioinstruct").text.endswith(f"Question: {row['question']}\n\n### Output:\n")
     # The original release format (test_set.json: PMID -> record), as users get it from GitHub.
-    original = {str(r["pubid"]): b for r, b in zip(raw, rows_of(samples_dir / "pubmedqa_bigbio.jsonl"), strict=True)}
+    original = {
+        str(r["pubid"]): b for r, b in zip(raw, rows_of(samples_dir / "pubmedqa_bigbio.jsonl"), strict=True)
+    }
     (tmp_path / "test_set.json").write_text(json.dumps(original))
     from_original = bench.items(bench.load_rows(tmp_path / "test_set.json"))
     assert [(i.id, i.input, i.gold) for i in from_original] == [(i.id, i.input, i.gold) for i in items]
@@ -79,7 +85,9 @@ def test_pubmedqa_hub_schema_and_original_format_agree(samples_dir: Path, tmp_pa
 def test_pubmedqa_ground_truth_file_selects_from_the_hub(tmp_path: Path) -> None:
     truth = tmp_path / "test_ground_truth.json"
     truth.write_text(json.dumps({"12345": "yes", "67890": "no"}))
-    with pytest.raises(DataError, match=r"could not load qiaojin/PubMedQA/pqa_labeled \[train\].*--data-file pubmedqa"):
+    with pytest.raises(
+        DataError, match=r"could not load qiaojin/PubMedQA/pqa_labeled \[train\].*--data-file pubmedqa"
+    ):
         get_benchmark("pubmedqa").load_rows(truth)
 
 
@@ -89,15 +97,21 @@ def test_bioasq_from_sample_rows_official_json_and_folder(samples_dir: Path, tmp
     factoid = rows_of(samples_dir / "bioasq_factoid.jsonl")
     items = bench.items(bench.load_rows(samples_dir / "bioasq_yesno.jsonl"))
     assert len(items) == len(yesno)
-    assert [item.labels[item.gold] for item in items] == [row["exact_answer"].strip().lower() for row in yesno]
+    assert [item.labels[item.gold] for item in items] == [
+        row["exact_answer"].strip().lower() for row in yesno
+    ]
     row = yesno[0]
     snippets = " ".join(s["text"].strip() for s in row["snippets"])
     assert render(items[0], "plain").text == f"Snippets: {snippets}\nQuestion: {row['body']}\nAnswer:"
     # Official golden-batch JSON: {"questions": [...]} with every question type mixed.
     (tmp_path / "batches").mkdir()
     half = len(yesno) // 2
-    (tmp_path / "batches" / "10B1_golden.json").write_text(json.dumps({"questions": yesno[:half + 3] + factoid[:5]}))
-    (tmp_path / "batches" / "11B1_golden.json").write_text(json.dumps({"questions": yesno[half:] + factoid[5:9]}))
+    (tmp_path / "batches" / "10B1_golden.json").write_text(
+        json.dumps({"questions": yesno[: half + 3] + factoid[:5]})
+    )
+    (tmp_path / "batches" / "11B1_golden.json").write_text(
+        json.dumps({"questions": yesno[half:] + factoid[5:9]})
+    )
     from_folder = bench.items(bench.load_rows(tmp_path / "batches"))
     assert sorted(i.id for i in from_folder) == sorted(r["id"] for r in yesno)  # overlap read once
     with pytest.raises(DataError, match="no yes/no questions"):
@@ -114,17 +128,26 @@ def test_bioasq_and_mednli_absent_say_how_to_get_them(tmp_path: Path) -> None:
 def test_mednli_from_a_handwritten_local_file(tmp_path: Path) -> None:
     path = tmp_path / "mli_test_v1.jsonl"
     rows = [
-        {"pairID": "p1", "sentence1": "Patient denies chest pain.", "sentence2": "The patient has chest pain.",
-         "gold_label": "contradiction"},
-        {"pairID": "p2", "sentence1": "Temperature 39.2 C.", "sentence2": "The patient is febrile.",
-         "gold_label": "entailment"},
+        {
+            "pairID": "p1",
+            "sentence1": "Patient denies chest pain.",
+            "sentence2": "The patient has chest pain.",
+            "gold_label": "contradiction",
+        },
+        {
+            "pairID": "p2",
+            "sentence1": "Temperature 39.2 C.",
+            "sentence2": "The patient is febrile.",
+            "gold_label": "entailment",
+        },
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     bench = get_benchmark("mednli")
     items = bench.items(bench.load_rows(path))
     assert [i.labels[i.gold] for i in items] == ["contradiction", "entailment"]
     assert render(items[0], "bioinstruct").text == (
-        PAPER_HEADER + instruction_for("mednli")
+        PAPER_HEADER
+        + instruction_for("mednli")
         + "\n\n### Input:\nPremise: Patient denies chest pain.\nHypothesis: The patient has chest pain.\n\n### Output:\n"
     )
     path.write_text(json.dumps(dict(rows[0], gold_label="maybe")) + "\n")
@@ -134,7 +157,9 @@ def test_mednli_from_a_handwritten_local_file(tmp_path: Path) -> None:
 
 def test_hub_miss_is_one_clear_error() -> None:
     # conftest sets HF_HUB_OFFLINE=1, so this fails fast instead of downloading.
-    with pytest.raises(DataError, match=r"could not load GBaker/MedQA-USMLE-4-options \[test\].*--data-file medqa=path"):
+    with pytest.raises(
+        DataError, match=r"could not load GBaker/MedQA-USMLE-4-options \[test\].*--data-file medqa=path"
+    ):
         get_benchmark("medqa").load_rows()
 
 
@@ -144,7 +169,9 @@ def test_fewshot_demonstrations_are_seeded_and_rendered(samples_dir: Path) -> No
     pool, query = items[1:], items[0]
     demos = select_demonstrations(pool, 2, seed=7)
     assert [d.id for d in demos] == [d.id for d in select_demonstrations(pool, 2, seed=7)]
-    assert [d.id for d in select_demonstrations(items, 3, seed=7, exclude_ids=[query.id])].count(query.id) == 0
+    assert [d.id for d in select_demonstrations(items, 3, seed=7, exclude_ids=[query.id])].count(
+        query.id
+    ) == 0
     prompt = render(query, "plain", demos)
     shots = [render(d, "plain").text + " " + d.labels[d.gold] for d in demos]
     assert prompt.text == "\n\n".join([*shots, render(query, "plain").text])

@@ -34,7 +34,9 @@ def test_builtin_qa_benchmarks_and_groups() -> None:
     assert not get_benchmark("medqa").needs_local_data
 
 
-@pytest.mark.parametrize(("typo", "suggestion"), [("medq", "medqa"), ("pubmed_qa", "pubmedqa"), ("MedNLI", "mednli")])
+@pytest.mark.parametrize(
+    ("typo", "suggestion"), [("medq", "medqa"), ("pubmed_qa", "pubmedqa"), ("MedNLI", "mednli")]
+)
 def test_unknown_benchmark_suggests(typo: str, suggestion: str) -> None:
     with pytest.raises(ConfigError, match=f"did you mean '{suggestion}'"):
         get_benchmark(typo)
@@ -55,7 +57,9 @@ def test_resolve_names_and_groups_in_order_without_repeats() -> None:
 def test_read_json_rows_formats(tmp_path: Path) -> None:
     jsonl = tmp_path / "one.jsonl"
     jsonl.write_text('{"index": "1", "sentence": "s", "label": "x"}\n')
-    assert read_json_rows(jsonl) == [{"index": "1", "sentence": "s", "label": "x"}]  # one row, not a dict of rows
+    assert read_json_rows(jsonl) == [
+        {"index": "1", "sentence": "s", "label": "x"}
+    ]  # one row, not a dict of rows
     listed = tmp_path / "list.json"
     listed.write_text(json.dumps([{"a": 1}, {"a": 2}]))
     assert read_json_rows(listed) == [{"a": 1}, {"a": 2}]
@@ -75,13 +79,24 @@ def test_declaring_a_new_benchmark_takes_a_few_lines(tmp_path: Path) -> None:
         return Item(id=str(index), instruction="Name the organ.", input=row["text"], reference=row["organ"])
 
     def exact(predictions: list[str], references: list, rows: list[dict]) -> dict[str, float]:
-        return {"exact": sum(p.strip() == r for p, r in zip(predictions, references, strict=True)) / len(references)}
+        return {
+            "exact": sum(p.strip() == r for p, r in zip(predictions, references, strict=True))
+            / len(references)
+        }
 
     @register_benchmark
     def organs() -> Benchmark:
-        return Benchmark(name="e1_test_organs", groups=("e1_test",), task="generation", to_item=to_item,
-                         corpus_metrics=exact, item_score=lambda p, r, row: float(p.strip() == r),
-                         primary_metric="exact", how_to_get="write it yourself", max_new_tokens=4)
+        return Benchmark(
+            name="e1_test_organs",
+            groups=("e1_test",),
+            task="generation",
+            to_item=to_item,
+            corpus_metrics=exact,
+            item_score=lambda p, r, row: float(p.strip() == r),
+            primary_metric="exact",
+            how_to_get="write it yourself",
+            max_new_tokens=4,
+        )
 
     bench = get_benchmark("e1_test_organs")
     assert bench.needs_local_data and bench.metric_names == "exact"
@@ -102,9 +117,19 @@ def test_declaring_a_new_benchmark_takes_a_few_lines(tmp_path: Path) -> None:
 
 def test_declaration_is_validated() -> None:
     with pytest.raises(ConfigError, match="needs corpus_metrics or item_score"):
-        Benchmark(name="x", groups=("g",), task="generation", to_item=lambda row, i: Item(id="0", instruction=""))
+        Benchmark(
+            name="x", groups=("g",), task="generation", to_item=lambda row, i: Item(id="0", instruction="")
+        )
     with pytest.raises(ConfigError, match="task must be"):
-        Benchmark(name="x", groups=("g",), task="ranking", to_item=lambda row, i: Item(id="0", instruction=""))  # type: ignore[arg-type]
+        Benchmark(
+            name="x", groups=("g",), task="ranking", to_item=lambda row, i: Item(id="0", instruction="")
+        )  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="clashes with a group name"):
-        register_benchmark(Benchmark(name="qa", groups=("x",), task="multiple_choice",
-                                     to_item=lambda row, i: Item(id="0", instruction="")))
+        register_benchmark(
+            Benchmark(
+                name="qa",
+                groups=("x",),
+                task="multiple_choice",
+                to_item=lambda row, i: Item(id="0", instruction=""),
+            )
+        )

@@ -8,19 +8,50 @@ from pathlib import Path
 from bioinstruct.evaluation.report import BenchmarkResult, EvalResults
 
 
-def _result(benchmark: str, adapter: str | None, accuracy: float, unparseable: int | None = None) -> BenchmarkResult:
-    samples = [{"id": str(i), "prompt": f"p{i}", "prediction": "A", "reference": "A" if i < 3 else "B",
-                "correct": i < 3} for i in range(4)]
-    protocol = {"protocol": "generative" if unparseable is not None else "loglikelihood", "num_fewshot": 0,
-                "template": "bioinstruct", "data_source": "GBaker/MedQA-USMLE-4-options [test]", "items": "all",
-                "limit": 4}
-    return BenchmarkResult(benchmark, "org/base-7b", adapter, {"accuracy": accuracy}, 4, "accuracy", unparseable,
-                           (accuracy - 0.1, min(1.0, accuracy + 0.1)), protocol, samples)
+def _result(
+    benchmark: str, adapter: str | None, accuracy: float, unparseable: int | None = None
+) -> BenchmarkResult:
+    samples = [
+        {
+            "id": str(i),
+            "prompt": f"p{i}",
+            "prediction": "A",
+            "reference": "A" if i < 3 else "B",
+            "correct": i < 3,
+        }
+        for i in range(4)
+    ]
+    protocol = {
+        "protocol": "generative" if unparseable is not None else "loglikelihood",
+        "num_fewshot": 0,
+        "template": "bioinstruct",
+        "data_source": "GBaker/MedQA-USMLE-4-options [test]",
+        "items": "all",
+        "limit": 4,
+    }
+    return BenchmarkResult(
+        benchmark,
+        "org/base-7b",
+        adapter,
+        {"accuracy": accuracy},
+        4,
+        "accuracy",
+        unparseable,
+        (accuracy - 0.1, min(1.0, accuracy + 0.1)),
+        protocol,
+        samples,
+    )
 
 
 def test_markdown_table_has_variants_as_columns_and_protocols() -> None:
-    results = EvalResults([_result("medqa", None, 0.5), _result("medqa", "lora", 0.75, unparseable=1),
-                           _result("pubmedqa", None, 0.25)], skipped={"bioasq": "needs local data"})
+    results = EvalResults(
+        [
+            _result("medqa", None, 0.5),
+            _result("medqa", "lora", 0.75, unparseable=1),
+            _result("pubmedqa", None, 0.25),
+        ],
+        skipped={"bioasq": "needs local data"},
+    )
     text = results.to_markdown()
     lines = text.splitlines()
     assert lines[0] == "| benchmark | metric | base-7b | base-7b + lora |"
@@ -36,10 +67,17 @@ def test_save_writes_every_file_and_loads_back(tmp_path: Path) -> None:
     out = results.save(tmp_path / "eval")
     data = json.loads((out / "results.json").read_text())
     assert [(r["benchmark"], r["adapter"], r["metrics"]["accuracy"]) for r in data["results"]] == [
-        ("medqa", None, 0.5), ("medqa", "lora", 0.75)]
-    assert data["results"][1]["protocol"]["protocol"] == "generative" and data["results"][1]["ci"] == [0.65, 0.85]
+        ("medqa", None, 0.5),
+        ("medqa", "lora", 0.75),
+    ]
+    assert data["results"][1]["protocol"]["protocol"] == "generative" and data["results"][1]["ci"] == [
+        0.65,
+        0.85,
+    ]
     samples = [json.loads(line) for line in (out / "samples" / "medqa.jsonl").read_text().splitlines()]
-    assert len(samples) == 8 and {"prompt", "prediction", "reference", "correct", "adapter"} <= set(samples[0])
+    assert len(samples) == 8 and {"prompt", "prediction", "reference", "correct", "adapter"} <= set(
+        samples[0]
+    )
     assert (out / "results.md").read_text() == results.to_markdown()
     png = (out / "results.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000

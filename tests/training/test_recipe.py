@@ -13,6 +13,7 @@ from bioinstruct.training.cli import main as train_main
 from bioinstruct.training.config import parse_training_args
 from bioinstruct.training.formatting import render_prompt
 from bioinstruct.training.recipe import build_trainer
+from tests.generation.test_hub_card import FakeApi
 from tests.training.recipe_args import ROWS, tiny_recipe, write_rows
 
 
@@ -128,24 +129,10 @@ def test_pad_equal_to_eos_is_fixed_with_unk(tmp_path: Path, tiny_model_dir: Path
     assert trainer.processing_class.pad_token == "<unk>"
 
 
-class _FakeHfApi:
-    """Records what push_adapter sends to huggingface_hub.HfApi (the network call itself is not testable offline)."""
-
-    def __init__(self):
-        self.calls = []
-
-    def create_repo(self, repo_id, **kwargs):
-        self.calls.append(("create_repo", repo_id, kwargs))
-
-    def create_commit(self, repo_id, operations, **kwargs):
-        self.calls.append(("create_commit", repo_id, operations, kwargs))
-        return type("Info", (), {"commit_url": f"https://huggingface.co/{repo_id}/commit/1"})()
-
-
 def test_push_adapter_sends_adapter_tokenizer_and_card_for_the_repo(trained: Path):
     from bioinstruct.hub import push_adapter
 
-    api = _FakeHfApi()
+    api = FakeApi()
     url = push_adapter(trained, "my-org/tiny-bioinstruct-lora", private=True, api=api)
     assert url.endswith("/commit/1")
     assert api.calls[0] == (
