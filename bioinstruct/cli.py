@@ -42,6 +42,30 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Which extra brings the packages a stage imports (a core install only has what `generate` needs).
+_EXTRA_OF_PACKAGE = {
+    "torch": "train",
+    "transformers": "train",
+    "trl": "train",
+    "peft": "train",
+    "accelerate": "train",
+}
+
+
+def _import_stage(name: str):
+    try:
+        return importlib.import_module(COMMANDS[name][0])
+    except ModuleNotFoundError as err:
+        package = (err.name or "").split(".")[0]
+        extra = _EXTRA_OF_PACKAGE.get(package)
+        if extra is None:
+            raise
+        hint = "pip install torch==2.13.0 (CPU) or your CUDA build, then " if package == "torch" else ""
+        raise BioInstructError(
+            f"`bioinstruct {name}` needs {package!r}, which is not installed: {hint}pip install 'bioinstruct[{extra}]'"
+        ) from err
+
+
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bioinstruct",
@@ -49,10 +73,10 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="Log at DEBUG level.")
     sub = parser.add_subparsers(dest="command", metavar="STAGE", title="stages")
-    for name, (module_path, help_text) in COMMANDS.items():
+    for name, (_module, help_text) in COMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
         if name in argv:
-            module = importlib.import_module(module_path)
+            module = _import_stage(name)
             if hasattr(module, "add_arguments"):
                 module.add_arguments(sub_parser)
                 sub_parser.set_defaults(_run=module.run)
@@ -69,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         # Stages that own their argv (TrlParser) get everything after the stage name.
         stage_index = next((i for i, arg in enumerate(argv) if arg in COMMANDS), None)
         if stage_index is not None:
-            module = importlib.import_module(COMMANDS[argv[stage_index]][0])
+            module = _import_stage(argv[stage_index])
             if hasattr(module, "main") and not hasattr(module, "add_arguments"):
                 return int(module.main(argv[stage_index + 1 :]) or 0)
         parser = build_parser(argv)

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     output_dir = Path(args.output_dir)
     model_dir = output_dir / "tiny-llama"
     if not (model_dir / "config.json").is_file():
-        print(f"[1/2] building a tiny random Llama and tokenizer in {model_dir}")
+        print(f"[1/2] building a tiny random Llama (weights + BPE vocabulary) in {model_dir}")
         build_tiny_llama(model_dir)
     print("[2/2] LoRA fine-tuning it on the 80 bundled seed tasks (TRL SFTTrainer + PEFT, CPU)")
     code = train_main(

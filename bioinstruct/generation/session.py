@@ -215,6 +215,10 @@ class GenerationSession:
                 "error", kind=kind, request_id=request_id, error=type(err).__name__, message=str(err)
             )
             raise
+        self._record_reply(kind, request_id, completion)
+        return completion
+
+    def _record_reply(self, kind: str, request_id: str, completion: Completion) -> None:
         self._record(
             "reply",
             kind=kind,
@@ -229,7 +233,6 @@ class GenerationSession:
             response_id=completion.response_id,
             model=completion.model,
         )
-        return completion
 
     async def _generate(self, request_id: str, seed_ids: list[str], messages: list[dict]) -> tuple:
         options: dict[str, Any] = {
@@ -247,20 +250,7 @@ class GenerationSession:
     ) -> None:
         """Parse one generation reply and decide every candidate (synchronously: no await in here)."""
         if journal_reply:  # Batch API results arrive without a live call
-            self._record(
-                "reply",
-                kind="generate",
-                request_id=request_id,
-                finish_reason=completion.finish_reason,
-                text=completion.text,
-                refusal=completion.refusal,
-                prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens,
-                cost_usd=completion.cost_usd,
-                attempts=completion.attempts,
-                response_id=completion.response_id,
-                model=completion.model,
-            )
+            self._record_reply("generate", request_id, completion)
         result = parse_reply(
             completion.text,
             completion.finish_reason,

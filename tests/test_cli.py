@@ -1,0 +1,39 @@
+"""The top-level CLI: stages listed without heavy imports; missing extras give one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bioinstruct import cli
+
+
+def test_help_lists_every_stage(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for stage in ("quickstart", "generate", "dedup", "train", "evaluate", "benchmarks", "push"):
+        assert stage in out
+
+
+def test_help_does_not_import_torch():
+    code = (
+        "import sys; from bioinstruct import cli; cli.build_parser(['--help']); print('torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_missing_extra_is_one_clear_line(monkeypatch, capsys):
+    def missing(name):
+        raise ModuleNotFoundError("No module named 'trl'", name="trl")
+
+    monkeypatch.setattr(cli.importlib, "import_module", missing)
+    assert cli.main(["train", "--config", "x.yaml"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "bioinstruct: error: `bioinstruct train` needs 'trl', which is not installed: pip install 'bioinstruct[train]'"
+    ]
