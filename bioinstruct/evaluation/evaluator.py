@@ -29,6 +29,7 @@ from bioinstruct.evaluation.prompting import (
 )
 from bioinstruct.evaluation.registry import Benchmark, Item, list_groups, resolve_benchmarks
 from bioinstruct.evaluation.report import BenchmarkResult, EvalResults
+from bioinstruct.training import formatting
 
 logger = logging.getLogger(__name__)
 
@@ -149,10 +150,11 @@ class Evaluator:
         prepared = []
         for bench in selected:  # load everything first: a bad file fails before any model time is spent
             rows = bench.load_rows(data_files.get(bench.name))
+            items_note = bench.describe_items(data_files.get(bench.name), len(rows))
             rows = rows[:limit] if limit else rows
             items = _unique_ids(bench.items(rows, source=data_files.get(bench.name, "")))
             demos = self._demonstrations(bench, items, num_fewshot, seed, data_files, fewshot_files)
-            prepared.append((bench, rows, items, demos))
+            prepared.append((bench, rows, items, demos, items_note))
         backend = self.backend
         if protocol == "loglik" and not backend.supports_loglikelihood:
             raise ConfigError(
@@ -161,7 +163,7 @@ class Evaluator:
         results = []
         for variant in backend.variants():
             backend.set_variant(variant)
-            for bench, rows, items, demos in prepared:
+            for bench, rows, items, demos, items_note in prepared:
                 chosen = (
                     "generate"
                     if bench.task == "generation" or not backend.supports_loglikelihood
@@ -170,6 +172,7 @@ class Evaluator:
                 result = self._run_one(
                     bench, rows, items, demos, variant, chosen, template, limit, data_files, seed
                 )
+                result.protocol["items"] = items_note  # which items: the Hub split, or the supplied file
                 if judge is not None and bench.judge_axes:
                     _apply_judge(judge, bench, items, result)
                 results.append(result)
@@ -235,8 +238,10 @@ class Evaluator:
         stop = _stop_strings(template)
         adapter_path = dict(_adapter_pairs(backend)).get(variant) if variant else None
         dtype = backend.info().get("dtype")  # a bf16 run must not reuse float32 predictions
+        # Weights retrained in place (same folder) must not reuse the old predictions.
+        weights = [_weights_fingerprint(self.model), _weights_fingerprint(adapter_path)]
         cache = PredictionCache(
-            self.cache_dir, bench.name, self.model, variant, adapter_path, protocol, dtype
+            self.cache_dir, bench.name, self.model, variant, adapter_path, protocol, dtype, *weights
         )
         keys = [
             _sha(item.id, text, item.labels, prompt.target_delimiter, protocol, bench.max_new_tokens, stop)
@@ -388,12 +393,28 @@ def _unique_ids(items: list[Item]) -> list[Item]:
     return items
 
 
+def _weights_fingerprint(path: str | None) -> list[tuple[str, int, int]] | None:
+    """(name, size, mtime) of the weight and config files of a local model/adapter folder, else None."""
+    folder = Path(path) if path else None
+    if folder is None or not folder.is_dir():
+        return None
+    suffixes = {".safetensors", ".bin", ".pt", ".pth", ".json", ".gguf"}
+    return [
+        (file.name, stat.st_size, stat.st_mtime_ns)
+        for file in sorted(folder.iterdir())
+        if file.is_file() and file.suffix in suffixes and (stat := file.stat())
+    ]
+
+
 def _stop_strings(template: str) -> list[str]:
     if template == PLAIN:
         return ["\n\n"]
     if template == CHAT:
         return []
-    return ["\n\n### ", "\n### "]
+    # Also stop where a model starts the next demonstration ("\n\nBelow is an instruction ..."),
+    # which few-shot prompts teach it to do; otherwise that text is scored as part of the answer.
+    opening = " ".join(formatting.render_prompt("x", "", template).split()[:4])
+    return ["\n\n### ", "\n### ", f"\n\n{opening}"]
 
 
 def _adapter_pairs(backend: Backend) -> list[tuple[str, str]]:

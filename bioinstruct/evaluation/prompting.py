@@ -118,5 +118,13 @@ def select_demonstrations(
     excluded = set(exclude_ids)
     candidates = [item for item in pool if item.id not in excluded]
     if len(candidates) < k:
-        raise ConfigError(f"asked for {k} few-shot demonstrations but only {len(candidates)} are available")
+        overlap = (
+            f" ({len(pool) - len(candidates)} rows of the pool are evaluated items and cannot be their own "
+            "demonstrations: pass a train split with --fewshot-file, or use --limit)"
+            if len(candidates) < len(pool)
+            else ""
+        )
+        raise ConfigError(
+            f"asked for {k} few-shot demonstrations but only {len(candidates)} are available{overlap}"
+        )
     return random.Random(seed).sample(candidates, k)

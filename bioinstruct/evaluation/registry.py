@@ -129,6 +129,9 @@ class Benchmark:
     how_to_get: str | None = None
     #: Which items are scored, in words (recorded in the protocol).
     items_note: str = ""
+    #: The same when a benchmark with a Hub source is read from a supplied file instead; ``{n}`` is
+    #: its row count. Default: "every row of the supplied file ({n} rows)".
+    local_items_note: str | None = None
     description: str = ""
     max_new_tokens: int = 16
     #: Shots used when the caller does not choose (the paper: 0 for QA, 1 for IE/generation).
@@ -187,14 +190,26 @@ class Benchmark:
                 f"benchmark {self.name!r} has no train split to draw few-shot demonstrations from; "
                 f"pass fewshot_files={{'{self.name}': path}} (--fewshot-file {self.name}=path) or use 0 shots"
             )
-        return load_hub_rows(self.fewshot_hub, self.name)
+        return load_hub_rows(self.fewshot_hub, self.name, fewshot=True)
+
+    def describe_items(self, data_file: str | Path | None, n_rows: int) -> str:
+        """Which items are scored, in words, for the protocol (the Hub split, or the supplied file)."""
+        if data_file is None or self.hub is None:
+            return self.items_note
+        return (self.local_items_note or "every row of the supplied file ({n} rows)").format(n=n_rows)
 
     def _read_file(self, path: Path) -> list[dict]:
         if not path.exists():
             hint = f" {self.how_to_get}" if self.how_to_get else ""
             raise DataError(f"benchmark {self.name!r}: data file {str(path)!r} not found.{hint}")
         reader = self.read_local or read_json_rows
-        rows = reader(path)
+        try:
+            rows = reader(path)
+        except (OSError, UnicodeDecodeError) as err:  # a folder, a binary file, no permission
+            raise DataError(
+                f"benchmark {self.name!r}: cannot read data file {str(path)!r} ({type(err).__name__}: "
+                f"{str(err).splitlines()[0][:200] if str(err) else ''}); pass a JSON/JSONL file in the schema of {self.source}"
+            ) from err
         if not rows:
             raise DataError(f"benchmark {self.name!r}: data file {str(path)!r} holds no rows")
         return rows
@@ -225,7 +240,15 @@ def read_json_rows(path: Path) -> list[dict]:
         if stripped.startswith("[") or (stripped.startswith("{") and _is_single_json(stripped)):
             data = json.loads(text)
         else:
-            data = [json.loads(line) for line in text.splitlines() if line.strip()]
+            data = []
+            for number, line in enumerate(text.splitlines(), start=1):
+                if line.strip():
+                    try:
+                        data.append(json.loads(line))
+                    except json.JSONDecodeError as err:
+                        raise DataError(
+                            f"{str(path)!r} is not valid JSON/JSONL (line {number}: {err.msg})"
+                        ) from err
     except json.JSONDecodeError as err:
         raise DataError(f"{str(path)!r} is not valid JSON/JSONL (line {err.lineno}: {err.msg})") from err
     if isinstance(data, dict):
@@ -245,9 +268,14 @@ def _is_single_json(text: str) -> bool:
     return True
 
 
-def load_hub_rows(source: HubSource, benchmark: str) -> list[dict]:
-    """``datasets.load_dataset`` with a one-line error that says what to do when it fails."""
+def load_hub_rows(source: HubSource, benchmark: str, *, fewshot: bool = False) -> list[dict]:
+    """``datasets.load_dataset`` with a one-line error that says what to do when it fails.
+
+    ``fewshot``: the rows are a demonstration pool, so the hint names ``--fewshot-file``.
+    """
     import datasets
+
+    option, flag = ("fewshot_files", "--fewshot-file") if fewshot else ("data_files", "--data-file")
 
     try:
         dataset = datasets.load_dataset(source.path, source.name, split=source.split)
@@ -255,8 +283,8 @@ def load_hub_rows(source: HubSource, benchmark: str) -> list[dict]:
         raise DataError(
             f"benchmark {benchmark!r}: could not load {source.describe()} from the Hugging Face Hub "
             f"({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}); check the network "
-            f"(HF_HUB_OFFLINE/HF_DATASETS_OFFLINE) or pass a local copy with data_files={{'{benchmark}': path}} "
-            f"(--data-file {benchmark}=path)"
+            f"(HF_HUB_OFFLINE/HF_DATASETS_OFFLINE) or pass a local copy with {option}={{'{benchmark}': path}} "
+            f"({flag} {benchmark}=path)"
         ) from err
     return [dict(row) for row in dataset]
 

@@ -66,6 +66,18 @@ def test_bad_file_schema_is_one_line(
     assert code == 2 and "does not match the expected schema (KeyError: 'options')" in err
 
 
+def test_folder_as_data_file_is_one_line(
+    samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["evaluate", "--model", str(tmp_path / "m"), "--benchmarks", "medqa"]
+        + ["--data-file", f"medqa={samples_dir}", "--output-dir", str(tmp_path)]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("bioinstruct: error: ") and "cannot read data file" in err
+    assert "\n" not in err
+
+
 def test_evaluate_tiny_model_writes_results(
     tiny_model_dir: Path, samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

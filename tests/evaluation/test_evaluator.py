@@ -171,6 +171,8 @@ def test_fewshot_from_a_supplied_file_excludes_evaluated_items(samples_dir: Path
     demo_ids = result.protocol["demo_ids"]
     assert len(demo_ids) == 2 and not set(demo_ids) & {s["id"] for s in result.samples}
     assert result.protocol["num_fewshot"] == 2 and result.protocol["fewshot_seed"] == 3
+    # The protocol says which items were scored: the supplied file (not the Hub's 4,183-item split).
+    assert result.protocol["items"] == "every row of the supplied file (134 rows)"
     assert all(context.count("\nAnswer:") == 3 for context in seen)
 
 
@@ -207,6 +209,47 @@ def test_resume_after_interruption_recomputes_nothing_done(
         "medqa", limit=12, data_files=files, template="plain"
     )
     assert len(fourth.scored) == 12
+
+
+def test_weights_retrained_in_place_are_not_served_from_the_cache(samples_dir: Path, tmp_path: Path) -> None:
+    files = {"medqa": str(samples_dir / "medqa.jsonl")}
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"old weights")
+
+    def loglik(context: str, conts: Sequence[str]) -> list[float]:
+        return [0.0] * len(conts)
+
+    def run() -> ScriptedBackend:
+        backend = ScriptedBackend(loglik)
+        Evaluator(str(model), backend=backend, cache_dir=tmp_path / "cache", progress=False).run(
+            "medqa", limit=3, data_files=files
+        )
+        return backend
+
+    assert len(run().scored) == 3
+    assert run().scored == []  # same weights: all from the cache
+    (model / "model.safetensors").write_bytes(b"retrained weights")
+    assert len(run().scored) == 3  # new weights in the same folder: scored again
+
+
+@pytest.mark.parametrize("template", ["bioinstruct", "alpaca"])
+def test_generation_stops_where_the_model_starts_the_next_demonstration(
+    samples_dir: Path, template: str
+) -> None:
+    """One-shot prompts teach a model to write the next demonstration after its answer; that
+    text must be cut, not scored as extra entity mentions."""
+    from bioinstruct.evaluation.backends import cut_at_stop
+    from bioinstruct.evaluation.metrics import entity_counts, parse_entity_list
+    from bioinstruct.evaluation.prompting import render
+    from bioinstruct.evaluation.registry import get_benchmark
+
+    bench = get_benchmark("bc5cdr_chem")
+    items = bench.items(bench.load_rows(samples_dir / "bc5cdr_chem.jsonl"))
+    continuation = "dobutamine\n\n" + render(items[1], template).text + "contrast"
+    answer = cut_at_stop(continuation, evaluator_module._stop_strings(template)).strip()
+    assert answer == "dobutamine"
+    assert entity_counts(parse_entity_list(answer), items[0].reference) == (1, 0, 0)
 
 
 class ScriptedJudge:

@@ -72,6 +72,47 @@ def test_read_json_rows_formats(tmp_path: Path) -> None:
         read_json_rows(broken)
 
 
+def test_jsonl_error_names_the_bad_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"a": 1}\n{"a": 2}\n\n{"a": \n')
+    with pytest.raises(DataError, match="line 4"):
+        read_json_rows(broken)
+
+
+@pytest.mark.parametrize("kind", ["folder", "binary"])
+def test_unreadable_data_file_is_a_data_error(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "data"
+    if kind == "folder":
+        path.mkdir()
+    else:
+        path.write_bytes(b"\xff\xfe\x00\x81 not text")
+    with pytest.raises(DataError, match="cannot read data file"):
+        get_benchmark("medqa").load_rows(path)
+
+
+def test_fewshot_pool_from_the_hub_failing_names_fewshot_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("offline")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(DataError, match="--fewshot-file medqa=path"):
+        get_benchmark("medqa").load_fewshot_rows()
+    with pytest.raises(DataError, match="--data-file medqa=path"):
+        get_benchmark("medqa").load_rows()
+
+
+def test_items_scored_from_a_supplied_file_are_described_as_such() -> None:
+    medqa, pubmedqa, bioasq = (get_benchmark(n) for n in ("medqa", "pubmedqa", "bioasq"))
+    assert medqa.describe_items(None, 1273) == medqa.items_note
+    assert medqa.describe_items("medqa.jsonl", 133) == "every row of the supplied file (133 rows)"
+    assert pubmedqa.describe_items("test_ground_truth.json", 500).startswith(
+        "the 500 items of the supplied file"
+    )
+    assert bioasq.describe_items("batches/", 618) == bioasq.items_note
+
+
 def test_declaring_a_new_benchmark_takes_a_few_lines(tmp_path: Path) -> None:
     """A generation benchmark with a corpus metric and a per-item score, from a local file."""
 

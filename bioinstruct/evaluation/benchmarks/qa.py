@@ -140,6 +140,10 @@ register_benchmark(
             "from the Hub: all 1,000 expert-labelled items of pqa_labeled; pass the official "
             "test_ground_truth.json (or test_set.json) with --data-file pubmedqa=PATH to score the 500-item test split"
         ),
+        local_items_note=(
+            "the {n} items of the supplied file (the official PQA-L test split, test_ground_truth.json or "
+            "test_set.json, has 500 items; all expert-labelled items of pqa_labeled: 1,000)"
+        ),
         description="PubMedQA PQA-L: yes/no/maybe from an abstract",
     )
 )
