@@ -237,11 +237,13 @@ class Evaluator:
         texts = [backend.prompt_text(prompt) for prompt in prompts]
         stop = _stop_strings(template)
         adapter_path = dict(_adapter_pairs(backend)).get(variant) if variant else None
-        dtype = backend.info().get("dtype")  # a bf16 run must not reuse float32 predictions
+        info = backend.info()
+        dtype = info.get("dtype")  # a bf16 run must not reuse float32 predictions
+        endpoint = info.get("endpoint")  # two servers serving the same model name are different models
         # Weights retrained in place (same folder) must not reuse the old predictions.
         weights = [_weights_fingerprint(self.model), _weights_fingerprint(adapter_path)]
         cache = PredictionCache(
-            self.cache_dir, bench.name, self.model, variant, adapter_path, protocol, dtype, *weights
+            self.cache_dir, bench.name, self.model, variant, adapter_path, protocol, dtype, endpoint, *weights
         )
         keys = [
             _sha(item.id, text, item.labels, prompt.target_delimiter, protocol, bench.max_new_tokens, stop)

@@ -335,7 +335,7 @@ def bertscore(
         except ImportError as exc:
             raise ConfigError(
                 f"BERTScore needs the optional package bert-score: {BERTSCORE_INSTALL} "
-                "(or drop 'bertscore' from the metrics)"
+                "(or run without --bertscore-model / BIOINSTRUCT_BERTSCORE_MODEL)"
             ) from exc
         _scorer = bert_score.score
     try:

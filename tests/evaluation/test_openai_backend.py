@@ -102,3 +102,20 @@ def test_auth_error_stops_without_leaking_the_key(openai_server, samples_dir: Pa
         evaluator.run("medqa", limit=2, data_files={"medqa": str(samples_dir / "medqa.jsonl")})
     assert "sk-very-secret-999" not in str(info.value)
     assert len(server.requests) <= 2  # no retry storm
+
+
+def test_two_endpoints_serving_the_same_model_name_do_not_share_cached_predictions(
+    openai_server, samples_dir: Path, tmp_path: Path
+) -> None:
+    first = openai_server(lambda request: Reply("A"))
+    second = openai_server(lambda request: Reply("B"))
+    data = {"medqa": str(samples_dir / "medqa.jsonl")}
+    for server in (first, second):
+        Evaluator(
+            "same-name",
+            backend="openai",
+            cache_dir=tmp_path,
+            progress=False,
+            backend_options={"base_url": server.base_url, "api_key": "local"},
+        ).run("medqa", limit=3, data_files=data)
+    assert len(first.requests) == 3 and len(second.requests) == 3
