@@ -116,6 +116,11 @@ def commit_files(
     from huggingface_hub import CommitOperationAdd
     from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
 
+    try:  # huggingface_hub's HTTP stack: its connection errors are not OSErrors
+        from httpx2 import TransportError as _TransportError
+    except ImportError:  # pragma: no cover - another huggingface_hub stack
+        _TransportError = OSError
+
     try:
         api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
         operations = [
@@ -128,6 +133,11 @@ def commit_files(
         status = getattr(getattr(err, "response", None), "status_code", None)
         raise BioInstructError(
             f"pushing to {repo_type} repo {repo_id!r} failed (HTTP {status}): {str(err).splitlines()[0]}"
+        ) from None
+    except (OSError, _TransportError) as err:  # no network, HF_HUB_OFFLINE=1, DNS, TLS
+        detail = (str(err).splitlines() or [type(err).__name__])[0]
+        raise BioInstructError(
+            f"pushing to {repo_type} repo {repo_id!r} failed: cannot reach the Hub ({detail})"
         ) from None
     return str(getattr(info, "commit_url", None) or getattr(info, "repo_url", "") or repo_id)
 

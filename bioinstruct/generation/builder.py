@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bioinstruct.errors import ConfigError
+from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.generation.filters import Blacklist
 from bioinstruct.generation.journal import (
     INSTRUCTIONS,
@@ -139,7 +139,12 @@ class BioInstructBuilder:
         """
         if num_instructions < 1:
             raise ConfigError(f"num_instructions must be at least 1, got {num_instructions}")
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # a file in the way, no permission, read-only disk
+            raise ConfigError(
+                f"output_dir {str(self.output_dir)!r} cannot be used as a run folder: {err.strerror or err}"
+            ) from None
         previous = read_run_json(self.output_dir / RUN_JSON)
         old_hash = previous.get("config", {}).get("seed_set_hash")
         if old_hash and old_hash != self.seed_hash:
@@ -169,16 +174,23 @@ class BioInstructBuilder:
         """The accepted rows as a ``datasets.Dataset`` with a fixed schema (empty runs included)."""
         import datasets
 
-        rows = [{key: row.get(key) for key in ROW_FIELDS} for row in self.rows(limit)]
-        return datasets.Dataset.from_list(rows, features=_row_features())
+        rows = self.rows(limit)
+        # Column-wise: from_list([]) cannot apply the features of an empty run (0 rows after a budget stop).
+        columns = {key: [row.get(key) for row in rows] for key in ROW_FIELDS}
+        return datasets.Dataset.from_dict(columns, features=_row_features())
 
-    def export_alpaca(self, path: str | Path) -> Path:
-        """Write the rows as an Alpaca JSON list (instruction/input/output) for other tools."""
+    def export_alpaca(self, path: str | Path, limit: int | None = None) -> Path:
+        """Write the rows (the first ``limit``, like :meth:`dataset`) as an Alpaca JSON list
+        (instruction/input/output) for other tools."""
         from bioinstruct.jsonio import write_records
 
-        return write_records(
-            path, ({k: row[k] for k in ("instruction", "input", "output")} for row in self.rows())
-        )
+        rows = [{k: row[k] for k in ("instruction", "input", "output")} for row in self.rows(limit)]
+        try:
+            return write_records(path, rows)
+        except OSError as err:
+            raise DataError(
+                f"cannot write the Alpaca export to {str(path)!r}: {err.strerror or err}"
+            ) from None
 
     def push_to_hub(self, repo_id: str, private: bool = False, token: str | None = None) -> str:
         """Push the dataset and its rendered data card (see :func:`bioinstruct.hub.push_dataset`)."""

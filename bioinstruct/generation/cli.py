@@ -11,6 +11,9 @@ import argparse
 import json
 import logging
 import os
+from pathlib import Path
+
+from bioinstruct.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -88,14 +91,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
 
 
+def _check_export_path(path: str) -> None:
+    """Fail before the run, not after hours of generation, when the export cannot be written."""
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(
+            f"--export-alpaca {path!r} is a folder; pass a file path such as {path}/alpaca.json"
+        )
+    parent = next((p for p in target.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ConfigError(f"--export-alpaca {path!r}: {str(parent)!r} is a file, not a folder")
+
+
 def run(args: argparse.Namespace) -> int:
     from bioinstruct.generation.builder import BioInstructBuilder
 
+    if not getattr(args, "verbose", False):
+        # One INFO line per HTTP request drowns the progress bar (and would print any credentials
+        # embedded in --base-url); -v keeps them.
+        for name in ("httpx", "httpx2"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    if args.export_alpaca:
+        _check_export_path(args.export_alpaca)
     builder = BioInstructBuilder(
         output_dir=args.output_dir,
         teacher_model=args.teacher_model,
         base_url=args.base_url,
-        api_key=os.environ.get("OPENAI_API_KEY"),
+        api_key=os.environ.get("OPENAI_API_KEY") or os.environ.get("AZURE_OPENAI_API_KEY"),
         seed_tasks=args.seed_tasks,
         num_prompt_seeds=args.num_prompt_seeds,
         tasks_per_prompt=args.tasks_per_prompt,
@@ -112,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     )
     dataset = builder.build(args.num_instructions)
     if args.export_alpaca:
-        builder.export_alpaca(args.export_alpaca)
+        builder.export_alpaca(args.export_alpaca, limit=args.num_instructions)
     summary = {
         "rows": len(dataset),
         "target": args.num_instructions,
@@ -121,11 +143,13 @@ def run(args: argparse.Namespace) -> int:
     }
     print(json.dumps(summary))
     if len(dataset) < args.num_instructions:
+        how = (
+            "raise --max-cost-usd (it caps the whole run) and rerun to continue"
+            if builder.stop_reason == "budget"
+            else "rerun the same command to continue"
+        )
         logger.warning(
-            "stopped at %d of %d rows (%s); rerun the same command to continue",
-            len(dataset),
-            args.num_instructions,
-            builder.stop_reason,
+            "stopped at %d of %d rows (%s); %s", len(dataset), args.num_instructions, builder.stop_reason, how
         )
         return 1
     return 0

@@ -169,6 +169,12 @@ class GenerationSession:
                         raise
                     except TeacherError as err:
                         failures += 1
+                        if not self._teacher.stats.succeeded:  # nothing ever got through: a wrong
+                            # base_url or a dead endpoint; do not spend minutes retrying request after request
+                            raise TeacherError(
+                                f"no teacher request has succeeded yet; check the endpoint and key. Last error: {err}. "
+                                "Rerun to resume."
+                            ) from None
                         if failures >= max(3, self.builder.max_concurrency + 2):
                             raise TeacherError(
                                 f"{failures} teacher requests failed in a row; last: {err}. Rerun to resume."
@@ -258,7 +264,7 @@ class GenerationSession:
             first_index=self.builder.num_prompt_seeds + 1,
         )
         problem = result.problem
-        if problem == "unparseable" and completion.refusal:
+        if problem in ("unparseable", "empty") and completion.refusal:  # structured refusal: content is null
             problem = "refusal"
         self._record(
             "parse",

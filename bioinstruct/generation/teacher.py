@@ -432,9 +432,18 @@ class TeacherClient:
                     self.stats.unconfirmed_cost_usd += reservation
                 if attempt > self.max_retries:
                     raise TeacherUnavailableError(
-                        f"teacher {self.model!r}: request {request_id} failed {attempt} times; last cause "
+                        f"teacher {self.model!r} at {self.base_url}: request {request_id} failed {attempt} times; last cause "
                         f"{cause} ({redact(str(exc), (self._api_key,))[:200]})"
                     ) from None
+                if cause == "timeout" and self.max_cost_usd is not None:
+                    # The timed-out attempt may still be billed (it now counts as unconfirmed), so
+                    # the retry needs a reservation of its own: wait for one, or stop at the cap.
+                    self._reserved = max(0.0, self._reserved - reservation)
+                    try:
+                        await self._reserve(state, reservation)
+                    except BudgetExceededError:
+                        self._reserved += reservation  # complete() releases it, as for any failure
+                        raise
                 self.stats.retries[cause] += 1
                 if retry_after is not None:
                     delay = min(retry_after, self.max_retry_wait)

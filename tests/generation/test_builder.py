@@ -357,3 +357,68 @@ def test_batch_api_mode_resumes_polling_after_a_restart(tmp_path, openai_server,
         r["request_id"] for e in journal if e["event"] == "batch_submitted" for r in e["requests"]
     }
     assert run["config"]["batch_api"] is True
+
+
+def test_dead_endpoint_fails_after_the_first_request_not_ten(tmp_path):
+    import socket
+
+    from bioinstruct.generation.teacher import TeacherError
+
+    with socket.socket() as sock:  # a port nobody listens on: connection refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    builder = BioInstructBuilder(
+        tmp_path, base_url=f"http://127.0.0.1:{port}/v1", api_key=SECRET, max_concurrency=1,
+        max_retries=1, progress=False,
+    )  # fmt: skip
+    with pytest.raises(TeacherError, match=rf"127\.0\.0\.1:{port}") as info:
+        builder.build(5)
+    assert "no teacher request has succeeded" in str(info.value) and SECRET not in str(info.value)
+    requests = [e for e in read_jsonl(tmp_path / "journal.jsonl") if e["event"] == "request"]
+    assert len(requests) == 1
+
+
+def test_output_dir_that_is_a_file_is_a_config_error(tmp_path, openai_server):
+    from bioinstruct.errors import ConfigError
+
+    (tmp_path / "taken").write_text("x")
+    builder = make_builder(tmp_path / "taken", openai_server(ScriptedTeacher()))
+    with pytest.raises(ConfigError, match="cannot be used as a run folder"):
+        builder.build(5)
+
+
+def test_export_alpaca_follows_the_requested_count(tmp_path, openai_server):
+    from bioinstruct.errors import DataError
+
+    server = openai_server(ScriptedTeacher())
+    make_builder(tmp_path / "run", server).build(12)
+    builder = make_builder(tmp_path / "run", server)
+    assert len(builder.build(5)) == 5
+    builder.export_alpaca(tmp_path / "five.json", limit=5)
+    assert len(json.loads((tmp_path / "five.json").read_text())) == 5
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(DataError, match="cannot write the Alpaca export"):
+        builder.export_alpaca(tmp_path / "folder.json")
+
+
+def test_a_run_stopped_before_any_row_returns_an_empty_dataset(tmp_path, openai_server):
+    teacher = ScriptedTeacher()
+    builder = make_builder(tmp_path, openai_server(teacher), max_cost_usd=0.01)
+    dataset = builder.build(20)
+    assert builder.stop_reason == "budget" and teacher.generation_calls == 0
+    assert len(dataset) == 0 and list(dataset.features) == list(ROW_FIELDS)
+    check_run(tmp_path, 0)
+
+
+def test_structured_refusal_with_null_content_counts_as_refusal(tmp_path, openai_server):
+    from bioinstruct.testing.openai_server import chat_completion_body
+
+    def refusal(request):
+        body = chat_completion_body(request, Reply(None))
+        body["choices"][0]["message"]["refusal"] = "I can't help with that."
+        return Reply(body=body)
+
+    server = openai_server(ScriptedTeacher(faults={1: refusal}))
+    assert len(make_builder(tmp_path, server).build(5)) == 5
+    _, _, run = check_run(tmp_path, 5)
+    assert run["counters"]["reply_problems"] == {"refusal": 1}

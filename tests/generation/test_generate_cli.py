@@ -67,3 +67,49 @@ def test_help_lists_every_flag(capsys):
                  "--requests-per-minute", "--tokens-per-minute", "--max-cost-usd", "--seed", "--seed-tasks",
                  "--batch-api"):  # fmt: skip
         assert flag in text
+
+
+def test_bad_export_path_fails_before_any_request(tmp_path, openai_server, monkeypatch, capsys):
+    teacher = ScriptedTeacher()
+    server = openai_server(teacher)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    (tmp_path / "folder").mkdir()
+    base = ["generate", "--output-dir", str(tmp_path / "r"), "--num-instructions", "5", "--base-url", server.base_url,
+            "--no-progress"]  # fmt: skip
+    assert main([*base, "--export-alpaca", str(tmp_path / "folder")]) == 2
+    (tmp_path / "file").write_text("x")
+    assert main([*base, "--export-alpaca", str(tmp_path / "file" / "a.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("bioinstruct: error: --export-alpaca") == 2 and "Traceback" not in err
+    assert teacher.generation_calls == 0
+
+
+def test_output_dir_that_is_a_file_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    (tmp_path / "taken").write_text("x")
+    code = main(["generate", "--output-dir", str(tmp_path / "taken"), "--num-instructions", "5",
+                 "--base-url", "http://127.0.0.1:9/v1"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "run folder" in err
+
+
+def test_export_holds_the_requested_rows_and_http_lines_stay_quiet(
+    tmp_path, openai_server, monkeypatch, capsys, caplog
+):
+    server = openai_server(ScriptedTeacher())
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    out_dir, alpaca = tmp_path / "run", tmp_path / "alpaca.json"
+    base = ["generate", "--output-dir", str(out_dir), "--base-url", server.base_url, "--no-progress"]
+    assert main([*base, "--num-instructions", "12"]) == 0
+    assert main([*base, "--num-instructions", "5", "--export-alpaca", str(alpaca)]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["rows"] == 5
+    assert len(json.loads(alpaca.read_text())) == 5
+    assert "HTTP Request" not in caplog.text
+
+
+def test_azure_key_variable_is_used(tmp_path, openai_server, monkeypatch):
+    server = openai_server(ScriptedTeacher())
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
+    code = main(["generate", "--output-dir", str(tmp_path / "r"), "--num-instructions", "3",
+                 "--base-url", server.base_url, "--no-progress"])  # fmt: skip
+    assert code == 0

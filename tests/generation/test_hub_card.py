@@ -136,3 +136,22 @@ def test_push_targets_are_extensible():
         assert hub_cli.run(parser.parse_args(["adapter-test", "x"])) == 0 and seen == {"p": "x"}
     finally:
         del hub_cli.TARGETS["adapter-test"]
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_push_without_network_is_one_clear_error(tmp_path, offline):
+    import httpx2
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    make_run(tmp_path / "run")
+
+    class Unreachable(FakeApi):
+        def create_repo(self, repo_id, **kwargs):
+            if offline:
+                raise OfflineModeIsEnabled(
+                    "Cannot reach https://huggingface.co/api/repos/create: offline mode"
+                )
+            raise httpx2.ConnectError("[Errno -2] Name or service not known")
+
+    with pytest.raises(BioInstructError, match="cannot reach the Hub"):
+        push_dataset(tmp_path / "run", "my-org/x", api=Unreachable())

@@ -328,3 +328,20 @@ def test_connection_errors_are_retried_then_reported():
 def test_invalid_settings_are_config_errors():
     with pytest.raises(ConfigError, match=r"max_concurrency=0 .*requests_per_minute=-5"):
         TeacherClient("gpt-4", api_key="local", max_concurrency=0, requests_per_minute=-5)
+
+
+def test_retry_after_a_timeout_needs_room_under_the_cap(openai_server):
+    server = openai_server(Script({"p": [Reply("late", delay=0.6)]}, default=Reply("ok")))
+    worst = TeacherClient("gpt-4o", base_url=server.base_url, api_key="local").estimate_cost(_msg("p"), 100)
+    # Room for one attempt, not two: the timed-out one may be billed, so no retry is sent.
+    client = _client(server, "gpt-4o", max_cost_usd=1.5 * worst, timeout=0.2, max_retries=3)
+    [result] = asyncio.run(_gather(client, ["p"], max_tokens=100))
+    assert isinstance(result, BudgetExceededError)
+    assert len(server.requests) == 1 and client._reserved == 0
+    assert client.total_cost_usd + client.stats.unconfirmed_cost_usd <= 1.5 * worst
+
+    server2 = openai_server(Script({"p": [Reply("late", delay=0.6)]}, default=Reply("ok")))
+    roomy = _client(server2, "gpt-4o", max_cost_usd=2.5 * worst, timeout=0.2, max_retries=3)
+    [result] = asyncio.run(_gather(roomy, ["p"], max_tokens=100))
+    assert isinstance(result, Completion) and result.attempts == 2 and roomy._reserved == 0
+    assert roomy.total_cost_usd + roomy.stats.unconfirmed_cost_usd <= 2.5 * worst
