@@ -135,3 +135,12 @@ def test_bundled_seeds_render_and_sampling_is_deterministic(tmp_path):
     assert all(len(set(ids)) == 3 for ids in draws)
     message = first.generation_messages(first.sample_seeds(1))
     assert message[0]["role"] == "user" and message[0]["content"].endswith("###\n")
+
+
+def test_json_mode_paragraph_overrides_the_numbered_format_instruction():
+    from bioinstruct.generation.prompting import render_json_format
+
+    paragraph = render_json_format(first_index=4, num_tasks=20)
+    assert "do not answer in that format" in paragraph
+    assert 'answer only with a JSON object of the form {"tasks": [' in paragraph
+    assert "holds tasks 4 to 20, in order" in paragraph
