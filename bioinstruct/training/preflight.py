@@ -122,6 +122,11 @@ def run_model_free_checks(script_args: Any, training_args: Any, model_args: Any)
     if not model_args.model_name_or_path:
         raise ConfigError("no base model: set `model_name_or_path` (a Hub id or a local folder)")
     check_template_name(script_args.prompt_template)
+    if getattr(script_args, "dataset_streaming", False):
+        raise ConfigError(
+            "dataset_streaming is not supported by the recipe: row validation, the category filter and the "
+            "held-out split need the whole dataset (instruction datasets fit in memory)"
+        )
     check_quantization(model_args, training_args)
     check_precision(training_args)
     if (

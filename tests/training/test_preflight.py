@@ -176,3 +176,8 @@ def test_empty_adapter_tensors_are_detected_and_removed(tmp_path):
     )
     (tmp_path / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA"}))
     assert verify_adapter(tmp_path).name == "adapter_model.safetensors"
+
+
+def test_streaming_is_refused_rather_than_ignored(tmp_path, tiny_model_dir, data, capsys):
+    recipe = tiny_recipe(tmp_path / "r.yaml", tiny_model_dir, data, tmp_path / "out", dataset_streaming=True)
+    assert "dataset_streaming is not supported" in _run(capsys, recipe)
