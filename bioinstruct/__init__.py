@@ -17,11 +17,15 @@ _PUBLIC: dict[str, str] = {
     "load_seed_tasks": "bioinstruct.generation.seeds",
     "SimilarityIndex": "bioinstruct.generation.similarity",
     "filter_near_duplicates": "bioinstruct.generation.similarity",
+    "ContaminationIndex": "bioinstruct.generation.overlap_index",
+    "decontaminate": "bioinstruct.generation.decontamination",
     "build_tiny_llama": "bioinstruct.training.tiny",
     "Evaluator": "bioinstruct.evaluation.evaluator",
     "register_benchmark": "bioinstruct.evaluation.registry",
     "get_benchmark": "bioinstruct.evaluation.registry",
     "list_benchmarks": "bioinstruct.evaluation.registry",
+    "push_dataset": "bioinstruct.hub",
+    "push_adapter": "bioinstruct.hub",
 }
 
 __all__ = ["__version__", *_PUBLIC]

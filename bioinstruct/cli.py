@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "bioinstruct.generation.dedup_cli",
         "Drop near-duplicate instructions (exact ROUGE-L) from a JSON/JSONL file.",
     ),
+    "decontaminate": (
+        "bioinstruct.generation.decontaminate_cli",
+        "Flag (or drop) instruction rows that overlap benchmark test items (13-grams, ROUGE-L).",
+    ),
     "train": (
         "bioinstruct.training.cli",
         "LoRA/QLoRA supervised fine-tuning from a YAML recipe (TRL SFTTrainer).",

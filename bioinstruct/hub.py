@@ -1,43 +1,91 @@
-"""Push generated datasets (and, via the same commit helper, trained adapters) to the Hugging Face Hub.
+"""Push generated datasets and trained adapters to the Hugging Face Hub, each with its card.
 
-Why one commit with the data and a rendered card: a dataset without its card loses the
-provenance that makes synthetic data usable (teacher, seed set, filter statistics, cost), and a
-single commit means a failed push never leaves a repo with data but no card. The token is only
-ever handed to ``HfApi``; it is never logged, printed or written to the card.
+Why a folder and a card together: a dataset without its card loses the provenance that makes
+synthetic data usable (teacher, prompt and seed hashes, filter statistics, cost, decontamination),
+and an adapter without its card loses the base model, recipe and evaluation protocol. Each push
+builds one folder (the data or adapter, ``README.md`` and the charts it links) and uploads it in one
+commit with ``HfApi.upload_folder`` into a repo created private unless asked otherwise; ``dry_run``
+writes exactly that folder to disk instead (:mod:`bioinstruct.hub_upload`). The token is only ever
+handed to ``HfApi`` (default: HF_TOKEN or the cached ``hf auth login``); it is never logged, printed
+or written to a file.
+
+Dataset repo::
+
+    README.md                 dataset card (YAML: license, size, configs -> data/train.jsonl)
+    data/train.jsonl          the accepted rows of instructions.jsonl
+    images/category_mix.png   rows per category
+
+Adapter repo::
+
+    README.md                 model card (YAML: base_model, datasets, model-index from results.json)
+    adapter_config.json, adapter_model.safetensors, tokenizer files
+    recipe.yaml               the effective training configuration (when recorded)
+    images/loss_curve.png     from trainer_state.json (when it logged a loss)
+    results.json              this adapter's and its base model's results (with --results)
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
-import bioinstruct
-from bioinstruct.errors import BioInstructError, ConfigError, DataError
-from bioinstruct.resources import data_path
+from bioinstruct.cards.dataset import (
+    CATEGORY_IMAGE,
+    DATA_PATH_IN_REPO,
+    DATASET_CARD_TEMPLATE,
+    DEFAULT_LICENSE,
+    category_counts,
+    dataset_card_context,
+    render_dataset_card,
+)
+from bioinstruct.errors import ConfigError, DataError
+from bioinstruct.hub_upload import publish
 
 logger = logging.getLogger(__name__)
 
-DATASET_CARD_TEMPLATE = "dataset_card.md.jinja"
-DATA_PATH_IN_REPO = "data/train.jsonl"
-CATEGORY_ORDER = ("QA", "IE", "GEN", "OTHER")
+__all__ = [
+    "ADAPTER_REPO_FILES",
+    "CATEGORY_IMAGE",
+    "DATASET_CARD_TEMPLATE",
+    "DATA_PATH_IN_REPO",
+    "DEFAULT_LICENSE",
+    "build_adapter_folder",
+    "build_dataset_folder",
+    "dataset_card_context",
+    "load_decontamination_report",
+    "load_run",
+    "push_adapter",
+    "push_dataset",
+    "render_dataset_card",
+    "render_model_card",
+]
+
+#: What an adapter repo needs: the adapter, its config and the tokenizer it was trained with.
+ADAPTER_REPO_FILES = (
+    "adapter_config.json",
+    "adapter_model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "tokenizer.model",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.json",
+    "merges.txt",
+    "chat_template.jinja",
+)
+DATASET_REPO_NAMES = ("README.md", "data", "images")
+ADAPTER_REPO_NAMES = (*ADAPTER_REPO_FILES, "README.md", "recipe.yaml", "results.json", "images")
 
 
-def _size_category(n: int) -> str:
-    for limit, name in (
-        (1_000, "n<1K"),
-        (10_000, "1K<n<10K"),
-        (100_000, "10K<n<100K"),
-        (1_000_000, "100K<n<1M"),
-    ):
-        if n < limit:
-            return name
-    return "n>1M"
+def render_model_card(context: Mapping[str, Any], template: str | Path | None = None) -> str:
+    """Render a model card from its context (see :mod:`bioinstruct.training.model_card`)."""
+    from bioinstruct.training.model_card import render_model_card as render
+
+    return render(context, template)
 
 
 def load_run(output_dir: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -57,171 +105,189 @@ def load_run(output_dir: str | Path) -> tuple[list[dict[str, Any]], dict[str, An
     return rows, read_run_json(folder / RUN_JSON)
 
 
-def dataset_card_context(rows: list[dict[str, Any]], run: Mapping[str, Any], repo_id: str) -> dict[str, Any]:
-    """Everything the card template shows, computed from the rows and run.json."""
-    counters = dict(run.get("counters") or {})
-    by_category = Counter(str(row.get("category")) for row in rows)
-    categories = [(name, by_category.pop(name, 0)) for name in CATEGORY_ORDER]
-    categories += sorted(by_category.items())
-    filters = sorted((counters.get("rejected_by_filter") or {}).items(), key=lambda item: (-item[1], item[0]))
-    cost = counters.get("cost_usd")
-    for key in (
-        "candidates",
-        "surplus",
-        "truncated_items",
-        "generation_requests",
-        "failed_requests",
-        "label_requests",
-        "prompt_tokens",
-        "completion_tokens",
-    ):
-        counters.setdefault(key, 0)
-    return {
-        "repo_id": repo_id,
-        "pretty_name": repo_id.split("/")[-1],
-        "num_rows": len(rows),
-        "size_category": _size_category(len(rows)),
-        "data_path": DATA_PATH_IN_REPO,
-        "bioinstruct_version": bioinstruct.__version__,
-        "config": dict(run.get("config") or {}),
-        "counters": counters,
-        "categories": categories,
-        "filters": filters,
-        "cost": "unknown"
-        if cost is None
-        else f"${cost:,.2f} (list prices; the provider's bill is authoritative)",
-    }
-
-
-def render_dataset_card(
-    rows: list[dict[str, Any]], run: Mapping[str, Any], repo_id: str, template: str | Path | None = None
-) -> str:
-    """Render ``data_cards/dataset_card.md.jinja`` (or ``template``) for this dataset."""
-    path = Path(template) if template else data_path("data_cards", DATASET_CARD_TEMPLATE)
-    env = jinja2.Environment(
-        undefined=jinja2.ChainableUndefined, keep_trailing_newline=True, autoescape=False
-    )
-    return env.from_string(path.read_text(encoding="utf-8")).render(
-        **dataset_card_context(rows, run, repo_id)
-    )
-
-
-def commit_files(
-    api: Any, repo_id: str, files: Mapping[str, bytes], *, repo_type: str, private: bool, message: str
-) -> str:
-    """Create ``repo_id`` if needed and add ``files`` ({path in repo: bytes}) in one commit; return its URL.
-
-    Shared by every ``push`` target (datasets here; adapters reuse it with ``repo_type="model"``).
-    """
-    from huggingface_hub import CommitOperationAdd
-    from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
-
-    try:  # huggingface_hub's HTTP stack: its connection errors are not OSErrors
-        from httpx2 import TransportError as _TransportError
-    except ImportError:  # pragma: no cover - another huggingface_hub stack
-        _TransportError = OSError
-
+def load_decontamination_report(path: str | Path) -> dict[str, Any]:
+    """A report written by ``bioinstruct decontaminate --report`` (the schema of run.json's ``decontamination``)."""
+    file = Path(path)
     try:
-        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
-        operations = [
-            CommitOperationAdd(path_in_repo=name, path_or_fileobj=data) for name, data in files.items()
-        ]
-        info = api.create_commit(repo_id, operations, commit_message=message, repo_type=repo_type)
-    except LocalTokenNotFoundError:
-        raise ConfigError("no Hugging Face token: run `hf auth login` or set HF_TOKEN") from None
-    except HfHubHTTPError as err:
-        status = getattr(getattr(err, "response", None), "status_code", None)
-        raise BioInstructError(
-            f"pushing to {repo_type} repo {repo_id!r} failed (HTTP {status}): {str(err).splitlines()[0]}"
-        ) from None
-    except (OSError, _TransportError) as err:  # no network, HF_HUB_OFFLINE=1, DNS, TLS
-        detail = (str(err).splitlines() or [type(err).__name__])[0]
-        raise BioInstructError(
-            f"pushing to {repo_type} repo {repo_id!r} failed: cannot reach the Hub ({detail})"
-        ) from None
-    return str(getattr(info, "commit_url", None) or getattr(info, "repo_url", "") or repo_id)
+        report = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise DataError(
+            f"cannot read the decontamination report {str(file)!r}: {err.strerror or err}"
+        ) from err
+    except json.JSONDecodeError as err:
+        raise DataError(f"{str(file)!r} is not valid JSON (line {err.lineno}: {err.msg})") from err
+    if not isinstance(report, dict) or not isinstance(report.get("benchmarks"), dict):
+        raise DataError(
+            f"{str(file)!r} is not a decontamination report: it needs a 'benchmarks' object "
+            "(write one with `bioinstruct decontaminate ... --report FILE`)"
+        )
+    return report
+
+
+def build_dataset_folder(
+    folder: str | Path,
+    output_dir: str | Path,
+    repo_id: str,
+    *,
+    card_template: str | Path | None = None,
+    license: str = DEFAULT_LICENSE,
+    decontamination_report: str | Path | None = None,
+) -> int:
+    """Write a dataset repo's files into ``folder`` (see the module docstring); returns the row count."""
+    from bioinstruct.plots import category_mix_png
+
+    rows, run = load_run(output_dir)
+    report = load_decontamination_report(decontamination_report) if decontamination_report else None
+    card = render_dataset_card(
+        rows,
+        run,
+        repo_id,
+        card_template,
+        license=license,
+        decontamination=report,
+        decontamination_source=str(decontamination_report),
+    )
+    folder = Path(folder)
+    data = folder / DATA_PATH_IN_REPO
+    data.parent.mkdir(parents=True, exist_ok=True)
+    with data.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    category_mix_png(category_counts(rows), folder / CATEGORY_IMAGE)
+    (folder / "README.md").write_text(card, encoding="utf-8")
+    return len(rows)
 
 
 def push_dataset(
     output_dir: str | Path,
     repo_id: str,
     *,
-    private: bool = False,
+    private: bool = True,
     token: str | None = None,
     api: Any = None,
     card_template: str | Path | None = None,
+    license: str = DEFAULT_LICENSE,
+    decontamination_report: str | Path | None = None,
+    dry_run: str | Path | None = None,
 ) -> str:
-    """Push a generation run's rows (``data/train.jsonl``) and its rendered card (``README.md``).
+    """Push a generation run's rows with their dataset card; returns the commit URL.
 
-    ``api`` defaults to ``huggingface_hub.HfApi(token=token)`` (token: HF_TOKEN or the cached login).
+    ``private``: create the repo private (an existing repo keeps its visibility). ``api`` defaults
+    to ``huggingface_hub.HfApi(token=token)`` (token: HF_TOKEN or the cached login).
+    ``decontamination_report``: a ``bioinstruct decontaminate --report`` file, shown in place of
+    run.json's. ``dry_run``: write the folder that would be uploaded there instead, return its path.
     """
-    if "/" not in repo_id:
-        raise ConfigError(f"repo_id {repo_id!r} must look like 'namespace/name'")
-    rows, run = load_run(output_dir)
-    card = render_dataset_card(rows, run, repo_id, card_template)
-    data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
-    if api is None:
-        from huggingface_hub import HfApi
 
-        api = HfApi(token=token)
-    url = commit_files(
-        api,
+    def build(folder: Path) -> str:
+        count = build_dataset_folder(
+            folder,
+            output_dir,
+            repo_id,
+            card_template=card_template,
+            license=license,
+            decontamination_report=decontamination_report,
+        )
+        return f"Add {count} bioinstruct rows with their dataset card"
+
+    return publish(
+        build,
         repo_id,
-        {"README.md": card.encode("utf-8"), DATA_PATH_IN_REPO: data},
         repo_type="dataset",
+        names=DATASET_REPO_NAMES,
         private=private,
-        message=f"Add {len(rows)} bioinstruct rows and card",
+        token=token,
+        api=api,
+        dry_run=dry_run,
     )
-    logger.info("pushed %d rows to dataset %s", len(rows), repo_id)
-    return url
 
 
-#: What an adapter repo needs: the adapter, its config and the tokenizer it was trained with.
-ADAPTER_REPO_FILES = (
-    "adapter_config.json",
-    "adapter_model.safetensors",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "tokenizer.model",
-    "special_tokens_map.json",
-    "chat_template.jinja",
-)
+def build_adapter_folder(
+    folder: str | Path,
+    adapter_dir: str | Path,
+    repo_id: str,
+    *,
+    results: str | Path | None = None,
+    dataset_id: str | None = None,
+) -> None:
+    """Write an adapter repo's files into ``folder``: the verified adapter, tokenizer and model card."""
+    from bioinstruct.training.model_card import CARD_CONTEXT_FILE, find_log_history, write_card_folder
+    from bioinstruct.training.recipe import verify_adapter
+    from bioinstruct.training.recipe_file import RECIPE_FILE
+
+    source = Path(adapter_dir)
+    if not (source / "adapter_config.json").is_file():
+        raise ConfigError(
+            f"{str(source)!r} holds no adapter (adapter_config.json); pass the output_dir of `bioinstruct train`"
+        )
+    context_file = source / CARD_CONTEXT_FILE
+    if not context_file.is_file():
+        raise ConfigError(
+            f"{str(source)!r} has no {CARD_CONTEXT_FILE}: the model card is built from what `bioinstruct train` "
+            "records there; push adapters trained with `bioinstruct train` or examples/sft.py"
+        )
+    try:
+        context = json.loads(context_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"{str(context_file)!r} is not valid JSON (line {err.lineno}: {err.msg})") from err
+    verify_adapter(source)
+    evaluation = None
+    folder = Path(folder)
+    if results is not None:
+        from bioinstruct.cards.evaluation import RESULTS_FILE, evaluation_for_adapter
+
+        evaluation, published = evaluation_for_adapter(results, source)
+        (folder / RESULTS_FILE).write_text(
+            json.dumps(published, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    for name in ADAPTER_REPO_FILES:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, folder / name)
+    context.update(repo_or_path=repo_id, model_name=repo_id.split("/")[-1])
+    if dataset_id:
+        context["dataset_id"] = dataset_id
+    recipe = source / RECIPE_FILE
+    log_history, _ = find_log_history(source)
+    write_card_folder(
+        folder,
+        context,
+        log_history=log_history,
+        recipe_text=recipe.read_text(encoding="utf-8") if recipe.is_file() else None,
+        evaluation=evaluation,
+    )
 
 
 def push_adapter(
     adapter_dir: str | Path,
     repo_id: str,
     *,
-    private: bool = False,
+    private: bool = True,
     token: str | None = None,
     api: Any = None,
+    results: str | Path | None = None,
+    dataset_id: str | None = None,
+    dry_run: str | Path | None = None,
 ) -> str:
-    """Push a trained LoRA adapter (verified non-empty first) with its model card, re-rendered for ``repo_id``."""
-    from bioinstruct.training.model_card import CARD_CONTEXT_FILE, render_model_card
-    from bioinstruct.training.recipe import verify_adapter
+    """Push a trained LoRA adapter (verified non-empty first) with its model card; returns the commit URL.
 
-    if "/" not in repo_id:
-        raise ConfigError(f"repo_id {repo_id!r} must look like 'namespace/name'")
-    folder = Path(adapter_dir)
-    if not (folder / "adapter_config.json").is_file():
-        raise ConfigError(
-            f"{str(folder)!r} holds no adapter (adapter_config.json); pass the training output_dir"
-        )
-    verify_adapter(folder)
-    files = {name: (folder / name).read_bytes() for name in ADAPTER_REPO_FILES if (folder / name).is_file()}
-    context_file = folder / CARD_CONTEXT_FILE
-    if context_file.is_file():
-        context = json.loads(context_file.read_text(encoding="utf-8"))
-        context.update(repo_or_path=repo_id, model_name=repo_id.split("/")[-1])
-        files["README.md"] = render_model_card(context).encode("utf-8")
-    elif (folder / "README.md").is_file():
-        files["README.md"] = (folder / "README.md").read_bytes()
-    if api is None:
-        from huggingface_hub import HfApi
+    ``results``: a ``results.json`` (or the evaluation output folder) holding this adapter's results;
+    they become the card's results table and ``model-index``. ``dataset_id``: the Hub dataset the
+    adapter was trained on, when training read a local copy (linked from the card). ``dry_run``:
+    write the folder that would be uploaded there instead, return its path.
+    """
+    if dataset_id is not None and "/" not in dataset_id:
+        raise ConfigError(f"dataset id {dataset_id!r} must look like 'namespace/name'")
 
-        api = HfApi(token=token)
-    url = commit_files(
-        api, repo_id, files, repo_type="model", private=private, message="Add bioinstruct LoRA adapter"
+    def build(folder: Path) -> str:
+        build_adapter_folder(folder, adapter_dir, repo_id, results=results, dataset_id=dataset_id)
+        return "Add bioinstruct LoRA adapter with its model card"
+
+    return publish(
+        build,
+        repo_id,
+        repo_type="model",
+        names=ADAPTER_REPO_NAMES,
+        private=private,
+        token=token,
+        api=api,
+        dry_run=dry_run,
     )
-    logger.info("pushed adapter %s to %s", folder, repo_id)
-    return url

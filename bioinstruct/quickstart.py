@@ -1,59 +1,413 @@
-"""``bioinstruct quickstart``: the whole training stage, offline, on CPU, in about a minute.
+"""``bioinstruct quickstart``: the whole chain - data, LoRA training, evaluation, cards - offline, on CPU.
 
-Why: a newcomer should see the real recipe run end to end before renting a GPU. It builds a
-tiny random Llama locally (no download), then trains a LoRA adapter on the 80 bundled seed
-tasks through exactly the code that ``accelerate launch examples/sft.py`` runs for 7B models,
-with the bundled ``tiny-cpu.yaml`` recipe; only the model, device and step count differ.
+Why: a newcomer should see every stage run end to end, through the same code as the 7B recipes
+and the GPT-4 run, before spending a GPU hour or a GPT-4 dollar. Only the sizes differ: a tiny
+random Llama built locally (or ``--model``), a few dozen rows, 30 steps. Each step prints the
+command that runs it at full scale.
+
+1. Data: with a teacher endpoint (``--base-url``, or ``OPENAI_API_KEY``) a small
+   ``BioInstructBuilder`` run under a dollar cap; otherwise the 80 bundled seed tasks. Either way
+   the rows are checked against the QA test items found locally (decontamination).
+2. A held-out split of those rows, for the before/after comparison.
+3. LoRA SFT with the real recipe (``tiny-cpu.yaml``) through ``bioinstruct train``'s entry point.
+4. Base vs adapter (unmerged) on the held-out instructions (ROUGE-L) and on every QA benchmark
+   whose data is local (``--data-file``) or already in the Hugging Face cache.
+5. A report folder: results table and chart, and the Hub folders ``push --dry-run`` would upload.
+
+The Hub is not contacted (``HF_HUB_OFFLINE=1`` unless the environment says otherwise).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import random
+import shutil
 from pathlib import Path
+from typing import Any
 
-from bioinstruct.resources import data_path, package_file
+from bioinstruct.errors import ConfigError
+from bioinstruct.resources import data_path
+
+HELD_OUT_BENCHMARK = "instructions"
+FULL_SCALE = {
+    "generate": (
+        "bioinstruct generate --output-dir runs/bioinstruct --num-instructions 25005 --teacher-model gpt-4 "
+        "--max-concurrency 32 --requests-per-minute 500 --tokens-per-minute 300000 --max-cost-usd 600 "
+        "--decontaminate qa"
+    ),
+    "train": (
+        "accelerate launch --config_file accelerate_configs/multi_gpu.yaml --num_processes 8 examples/sft.py "
+        "--config examples/recipes/llama1-7b-bioinstruct.yaml --dataset_name runs/bioinstruct"
+    ),
+    "evaluate": (
+        "bioinstruct evaluate --model huggyllama/llama-7b --adapter runs/llama1-7b-bioinstruct-lora "
+        "--benchmarks paper --data-file bioasq=bioasq_test.json --data-file mednli=mli_test_v1.jsonl "
+        "--output-dir runs/eval"
+    ),
+    "push": (
+        "bioinstruct push dataset runs/bioinstruct my-org/bioinstruct-25k && bioinstruct push adapter "
+        "runs/llama1-7b-bioinstruct-lora my-org/llama1-7b-bioinstruct-lora --results runs/eval/results.json"
+    ),
+}
+STEPS = 5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--output-dir",
-        default="runs/quickstart",
-        help="Where the tiny model and the adapter go (default: %(default)s).",
+        "--output-dir", default="runs/quickstart", help="Where everything goes (default: %(default)s)."
+    )
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="Base model folder or cached Hub id (default: build a tiny random Llama locally).",
     )
     parser.add_argument("--steps", type=int, default=30, help="Training steps (default: %(default)s).")
+    parser.add_argument(
+        "--heldout",
+        type=int,
+        default=8,
+        help="Rows held out for the before/after comparison (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--base-url",
+        default=None,
+        help="OpenAI-compatible teacher endpoint for the generation step (default: OPENAI_BASE_URL; "
+        "without it and without OPENAI_API_KEY the bundled seed tasks are the data).",
+    )
+    parser.add_argument("--teacher-model", default="gpt-4", help="Teacher model name (default: %(default)s).")
+    parser.add_argument(
+        "--num-instructions",
+        type=int,
+        default=40,
+        help="Instructions to generate when a teacher is configured (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--max-cost-usd",
+        type=float,
+        default=1.0,
+        help="Dollar cap on the generation step (default: %(default)s; ignored for unpriced local models).",
+    )
+    parser.add_argument(
+        "--data-file",
+        action="append",
+        metavar="NAME=PATH",
+        help="Local data for a QA benchmark (e.g. medqa=medqa.jsonl), used for evaluation and decontamination.",
+    )
+    parser.add_argument(
+        "--qa-limit",
+        type=int,
+        default=100,
+        help="Score at most this many items per benchmark (default: %(default)s).",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from bioinstruct.training.cli import main as train_main
-    from bioinstruct.training.tiny import build_tiny_llama
+    # Offline by design: cached datasets and models still load; nothing is downloaded.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    from bioinstruct.cli_args import parse_name_path_pairs
 
-    output_dir = Path(args.output_dir)
-    model_dir = output_dir / "tiny-llama"
-    if not (model_dir / "config.json").is_file():
-        print(f"[1/2] building a tiny random Llama (weights + BPE vocabulary) in {model_dir}")
-        build_tiny_llama(model_dir)
-    print("[2/2] LoRA fine-tuning it on the 80 bundled seed tasks (TRL SFTTrainer + PEFT, CPU)")
+    if args.steps < 1 or args.heldout < 1 or args.qa_limit < 1 or args.num_instructions < 1:
+        raise ConfigError("--steps, --heldout, --qa-limit and --num-instructions must be at least 1")
+    out = Path(args.output_dir)
+    data_files = parse_name_path_pairs(args.data_file)
+    qa_files, qa_notes = _local_qa_benchmarks(data_files)
+
+    rows, generation_dir = _data_step(args, out, qa_files)
+    decontamination = _decontamination_step(rows, qa_files, out / "data" / "decontamination.json")
+    train_file, heldout_file = _split_step(rows, args.heldout, out / "data")
+    model, adapter_dir = _train_step(args, out, train_file)
+    eval_dir = _evaluate_step(model, adapter_dir, heldout_file, qa_files, qa_notes, args.qa_limit, out)
+    report = _report_step(out, eval_dir, adapter_dir, generation_dir, decontamination)
+    print(f"\ndone: the report is {report / 'README.md'}")
+    return 0
+
+
+def _step(number: int, text: str, full_scale: str | None = None) -> None:
+    print(f"\n[{number}/{STEPS}] {text}", flush=True)
+    if full_scale:
+        print(f"      at full scale: {full_scale}", flush=True)
+
+
+# -- 1. data -----------------------------------------------------------------------------------
+
+
+def _data_step(
+    args: argparse.Namespace, out: Path, qa_files: dict[str, str]
+) -> tuple[list[dict[str, Any]], Path | None]:
+    base_url = args.base_url or os.environ.get("OPENAI_BASE_URL")
+    if not (base_url or os.environ.get("OPENAI_API_KEY")):
+        _step(
+            1,
+            "data: no teacher endpoint (set OPENAI_API_KEY or pass --base-url), so the 80 bundled seed tasks "
+            "are the training data",
+            FULL_SCALE["generate"],
+        )
+        from bioinstruct.generation.seeds import load_seed_tasks
+
+        return [dict(row) for row in load_seed_tasks(None)], None
+
+    from bioinstruct.generation.builder import BioInstructBuilder
+
+    generation_dir = out / "generate"
+    where = base_url or "the OpenAI API"
+    _step(
+        1,
+        f"data: generating {args.num_instructions} instructions with {args.teacher_model} at {where} "
+        f"(cap ${args.max_cost_usd:g}; rerun to resume) into {generation_dir}",
+        FULL_SCALE["generate"],
+    )
+    from bioinstruct.generation.pricing import load_price_table, resolve_price
+
+    priced = resolve_price(args.teacher_model, load_price_table()["models"]) is not None
+    if not priced:
+        print(f"      no list price is known for {args.teacher_model!r}, so no dollar cap applies")
+    api_key = os.environ.get("OPENAI_API_KEY") or os.environ.get("AZURE_OPENAI_API_KEY")
+    builder = BioInstructBuilder(
+        output_dir=generation_dir,
+        teacher_model=args.teacher_model,
+        base_url=base_url,
+        api_key=api_key or "local",  # local servers accept any key; OpenAI itself needs OPENAI_API_KEY
+        max_cost_usd=args.max_cost_usd if priced else None,
+        decontaminate=sorted(qa_files) or None,
+        decontamination_data_files=qa_files or None,
+        progress=False,
+    )
+    builder.build(num_instructions=args.num_instructions)
+    rows = builder.rows(limit=args.num_instructions)
+    if builder.stop_reason == "budget":
+        print(f"      the ${args.max_cost_usd:g} cap stopped generation at {len(rows)} rows")
+    if len(rows) <= args.heldout:
+        raise ConfigError(
+            f"generation produced {len(rows)} rows, not enough to hold out {args.heldout}; "
+            "raise --num-instructions or --max-cost-usd, or lower --heldout"
+        )
+    return rows, generation_dir
+
+
+def _local_qa_benchmarks(data_files: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """QA benchmarks whose test data is here: a ``--data-file``, or a copy in the Hugging Face cache.
+
+    Returns ({name: data file or ""}, {name: why it is not evaluated}). An empty path means "the
+    Hub split, from the cache"; nothing is downloaded because the quickstart runs offline.
+    """
+    from bioinstruct.errors import DataError
+    from bioinstruct.evaluation.registry import get_benchmark, list_benchmarks
+
+    for name in data_files:
+        get_benchmark(name)  # a typo is an error here, not a silently skipped benchmark
+    found: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    for bench in list_benchmarks("qa"):
+        if bench.name in data_files:
+            found[bench.name] = data_files[bench.name]
+        elif bench.hub is None:
+            notes[bench.name] = f"needs local data (--data-file {bench.name}=PATH)"
+        else:
+            try:
+                bench.load_rows()
+            except DataError:
+                notes[bench.name] = f"{bench.hub.describe()} is not in the Hugging Face cache"
+            else:
+                found[bench.name] = ""
+    return found, notes
+
+
+def _decontamination_step(
+    rows: list[dict[str, Any]], qa_files: dict[str, str], report_path: Path
+) -> dict[str, Any] | None:
+    """Check the training rows against the local QA test items, and say what was found."""
+    if not qa_files:
+        print("      decontamination: no QA test data here to check against (pass --data-file medqa=...)")
+        return None
+    from bioinstruct.generation.decontamination import decontaminate
+    from bioinstruct.generation.overlap_index import ContaminationIndex
+
+    files = {name: path for name, path in qa_files.items() if path}
+    index = ContaminationIndex.from_benchmarks(sorted(qa_files), data_files=files)
+    report = decontaminate(rows, index).report.to_dict()
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    flagged = report["rows_flagged"]
+    print(
+        f"      decontamination: {flagged} of {report['rows_checked']} rows overlap the test items of "
+        f"{', '.join(sorted(qa_files))} (report: {report_path}); "
+        "`bioinstruct decontaminate DATA --benchmarks qa --output clean.jsonl` drops them"
+    )
+    return report
+
+
+# -- 2. split ----------------------------------------------------------------------------------
+
+
+def _split_step(rows: list[dict[str, Any]], heldout: int, folder: Path) -> tuple[Path, Path]:
+    from bioinstruct.jsonio import write_records
+
+    if len(rows) <= heldout:
+        raise ConfigError(f"{len(rows)} rows cannot give {heldout} held-out rows and a training set")
+    order = list(range(len(rows)))
+    random.Random(0).shuffle(order)
+    held = sorted(order[:heldout])
+    held_set = set(held)
+    clean = [
+        {
+            "instruction": row["instruction"],
+            "input": row.get("input") or "",
+            "output": row["output"],
+            **({"category": row["category"]} if row.get("category") else {}),
+        }
+        for row in rows
+    ]
+    train_file = write_records(folder / "train.jsonl", [clean[i] for i in order if i not in held_set])
+    heldout_file = write_records(folder / "heldout.jsonl", [clean[i] for i in held])
+    _step(
+        2, f"split: {len(rows) - heldout} training rows ({train_file}), {heldout} held out ({heldout_file})"
+    )
+    return Path(train_file), Path(heldout_file)
+
+
+# -- 3. train ----------------------------------------------------------------------------------
+
+
+def _train_step(args: argparse.Namespace, out: Path, train_file: Path) -> tuple[str, Path]:
+    from bioinstruct.training.cli import main as train_main
+
+    model = args.model or str(out / "tiny-llama")
+    adapter_dir = out / "adapter"
+    recipe = data_path("recipes", "tiny-cpu.yaml")
+    _step(
+        3,
+        f"train: LoRA SFT of {model} for {args.steps} steps with recipe {recipe.name} (TRL SFTTrainer + PEFT)",
+        FULL_SCALE["train"],
+    )
+    if args.model is None and not (Path(model) / "config.json").is_file():
+        from bioinstruct.training.tiny import build_tiny_llama
+
+        print(f"      building a tiny random Llama (weights + BPE vocabulary) in {model}", flush=True)
+        build_tiny_llama(model)
     code = train_main(
         [
             "--config",
-            str(data_path("recipes", "tiny-cpu.yaml")),
+            str(recipe),
             "--model_name_or_path",
-            str(model_dir),
+            model,
             "--dataset_name",
-            str(package_file("generation", "seed_tasks.jsonl")),
+            str(train_file),
             "--output_dir",
-            str(output_dir / "adapter"),
+            str(adapter_dir),
             "--max_steps",
             str(args.steps),
+            "--logging_steps",
+            str(max(1, args.steps // 10)),  # about ten points on the card's loss curve
             "--disable_tqdm",
             "true",
         ],
         prog="bioinstruct quickstart",
     )
-    if code == 0:
-        print(
-            f"done: adapter, tokenizer and model card in {output_dir / 'adapter'}. The same recipe on a GPU:\n"
-            "  accelerate launch --config_file accelerate_configs/single_gpu.yaml examples/sft.py "
-            "--config examples/recipes/llama2-7b-bioinstruct.yaml"
+    if code != 0:
+        raise ConfigError(f"training failed (exit {code}); see the message above")
+    return model, adapter_dir
+
+
+# -- 4. evaluate -------------------------------------------------------------------------------
+
+
+def _evaluate_step(
+    model: str,
+    adapter_dir: Path,
+    heldout_file: Path,
+    qa_files: dict[str, str],
+    qa_notes: dict[str, str],
+    limit: int,
+    out: Path,
+) -> Path:
+    from bioinstruct.evaluation.evaluator import Evaluator
+
+    names = [HELD_OUT_BENCHMARK, *qa_files]
+    data_files = {HELD_OUT_BENCHMARK: str(heldout_file), **{k: v for k, v in qa_files.items() if v}}
+    _step(
+        4,
+        f"evaluate: base vs adapter (unmerged) on {', '.join(names)} (at most {limit} items each)",
+        FULL_SCALE["evaluate"],
+    )
+    for name, note in qa_notes.items():
+        print(f"      not evaluated: {name} ({note})")
+    eval_dir = out / "eval"
+    evaluator = Evaluator(model, adapters=[str(adapter_dir)], cache_dir=eval_dir / "cache", progress=False)
+    results = evaluator.run(names, limit=limit, data_files=data_files)
+    for name, reason in qa_notes.items():
+        results.skipped.setdefault(name, reason)
+    results.save(eval_dir)
+    print(results.to_markdown().split("\n\n")[0])
+    return eval_dir
+
+
+# -- 5. report ---------------------------------------------------------------------------------
+
+
+def _report_step(
+    out: Path,
+    eval_dir: Path,
+    adapter_dir: Path,
+    generation_dir: Path | None,
+    decontamination: dict[str, Any] | None,
+) -> Path:
+    from bioinstruct.evaluation.report import CHART_FILE, MARKDOWN_FILE, RESULTS_FILE
+    from bioinstruct.hub import push_adapter, push_dataset
+
+    report = out / "report"
+    hub = report / "hub"
+    _step(
+        5,
+        f"report: results, chart and the Hub folders `push --dry-run` writes, in {report}",
+        FULL_SCALE["push"],
+    )
+    report.mkdir(parents=True, exist_ok=True)
+    for name in (RESULTS_FILE, MARKDOWN_FILE, CHART_FILE):
+        if (eval_dir / name).is_file():
+            shutil.copy2(eval_dir / name, report / name)
+    adapter_folder = push_adapter(
+        adapter_dir,
+        "your-name/bioinstruct-quickstart-lora",
+        results=eval_dir / RESULTS_FILE,
+        dry_run=hub / "adapter",
+    )
+    dataset_folder = None
+    if generation_dir is not None:
+        dataset_folder = push_dataset(
+            generation_dir, "your-name/bioinstruct-quickstart", dry_run=hub / "dataset"
         )
-    return code
+    lines = [
+        "# bioinstruct quickstart report",
+        "",
+        "Every stage ran through the code used at full scale; only the sizes differ. The tiny model has random",
+        "weights, so its scores say nothing about BioInstruct: they show that the pipeline runs.",
+        "",
+        "## Results (base vs adapter, unmerged)",
+        "",
+        (eval_dir / MARKDOWN_FILE).read_text(encoding="utf-8").strip(),
+        "",
+    ]
+    if (report / CHART_FILE).is_file():
+        lines += [f"![results]({CHART_FILE})", ""]
+    lines += ["## Files", ""]
+    lines.append(f"- Model card and the exact folder `push adapter` would upload: `{Path(adapter_folder)}`")
+    if dataset_folder:
+        lines.append(
+            f"- Dataset card and the exact folder `push dataset` would upload: `{Path(dataset_folder)}`"
+        )
+    else:
+        lines.append(
+            "- No dataset card: the data were the bundled seed tasks (no teacher endpoint was configured)"
+        )
+    if decontamination is not None:
+        lines.append(
+            f"- Decontamination: {decontamination['rows_flagged']} of {decontamination['rows_checked']} training rows "
+            f"flagged against {', '.join(decontamination['benchmarks'])} (`{out / 'data' / 'decontamination.json'}`)"
+        )
+    lines += ["", "## At full scale", ""]
+    lines += [f"- {stage}: `{command}`" for stage, command in FULL_SCALE.items()]
+    (report / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return report

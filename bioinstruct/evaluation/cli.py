@@ -13,19 +13,9 @@ import logging
 import os
 from pathlib import Path
 
-from bioinstruct.errors import ConfigError
+from bioinstruct.cli_args import parse_name_path_pairs
 
 logger = logging.getLogger(__name__)
-
-
-def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for value in values or []:
-        name, sep, path = value.partition("=")
-        if not sep or not name.strip() or not path.strip():
-            raise ConfigError(f"{flag} expects NAME=PATH (e.g. {flag} medqa=medqa.jsonl), got {value!r}")
-        pairs[name.strip()] = path.strip()
-    return pairs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -150,8 +140,8 @@ def run(args: argparse.Namespace) -> int:
     results = evaluator.run(
         args.benchmarks,
         limit=args.limit,
-        data_files=_pairs(args.data_file, "--data-file"),
-        fewshot_files=_pairs(args.fewshot_file, "--fewshot-file"),
+        data_files=parse_name_path_pairs(args.data_file, "--data-file"),
+        fewshot_files=parse_name_path_pairs(args.fewshot_file, "--fewshot-file"),
         protocol=args.protocol,
         num_fewshot=args.num_fewshot,
         template=args.template,

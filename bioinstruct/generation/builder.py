@@ -11,9 +11,11 @@ after a normal stop, Ctrl-C or ``kill -9`` and ends with exactly ``num_instructi
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,12 @@ from bioinstruct.generation.journal import (
     read_run_json,
     recover,
 )
-from bioinstruct.generation.prompting import render_generation_prompt, render_json_format
+from bioinstruct.generation.prompting import (
+    GENERATE_TEMPLATE,
+    LABEL_TEMPLATE,
+    render_generation_prompt,
+    render_json_format,
+)
 from bioinstruct.generation.seeds import load_seed_tasks, seed_set_hash
 
 logger = logging.getLogger(__name__)
@@ -62,6 +69,18 @@ def _row_features() -> Any:
     )
 
 
+def _template_hash(template: str | Path | None, bundled: str) -> str:
+    """sha256 (16 hex digits, as the seed set hash in cards) of the prompt template text in use."""
+    if template is None:
+        text = resources.files("bioinstruct").joinpath("generation", "prompts", bundled).read_text("utf-8")
+    else:
+        path = Path(template)
+        if not path.is_file():
+            raise ConfigError(f"prompt template {str(path)!r} not found; pass the path of a Jinja file")
+        text = path.read_text(encoding="utf-8")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 class BioInstructBuilder:
     """Generate biomedical instructions with a teacher model (see DESIGN.md for the files it leaves)."""
 
@@ -96,6 +115,9 @@ class BioInstructBuilder:
         prices: dict[str, dict[str, float]] | None = None,
         batch_poll_interval: float = 60.0,
         progress: bool = True,
+        decontaminate: Sequence[str] | str | None = None,
+        decontamination_data_files: dict[str, str] | None = None,
+        decontamination_ngram: int = 13,  # GPT-3 / lm-eval; overlap_index.DEFAULT_NGRAM
     ) -> None:
         self.output_dir = Path(output_dir)
         self.seed_tasks = load_seed_tasks(seed_tasks)
@@ -124,6 +146,21 @@ class BioInstructBuilder:
         self.timeout, self.max_retries, self.prices = timeout, max_retries, prices
         self.batch_poll_interval, self.progress = batch_poll_interval, progress
         self.seed_hash = seed_set_hash(self.seed_tasks)
+        self.prompt_template_hash = _template_hash(prompt_template, GENERATE_TEMPLATE)
+        self.label_template_hash = _template_hash(label_template, LABEL_TEMPLATE)
+        names = decontaminate.split(",") if isinstance(decontaminate, str) else (decontaminate or [])
+        #: benchmarks/groups whose test items candidates are checked against (rule ``benchmark_overlap``)
+        self.decontaminate = [name.strip() for name in names if name.strip()] or None
+        if decontamination_data_files and not self.decontaminate:
+            raise ConfigError("decontamination_data_files were given without decontaminate=[...] benchmarks")
+        if type(decontamination_ngram) is not int or decontamination_ngram < 1:
+            raise ConfigError(
+                f"decontamination_ngram must be a whole number >= 1, got {decontamination_ngram!r}"
+            )
+        self.decontamination_data_files = dict(decontamination_data_files or {})
+        self.decontamination_ngram = decontamination_ngram
+        #: the loaded test items (a ContaminationIndex), once build() has run with ``decontaminate``
+        self._contamination: Any = None
         self._blacklist = Blacklist()
         self.stop_reason: str | None = None
         #: the endpoint of the last session, credentials stripped (set by the session; goes to run.json)
@@ -152,10 +189,20 @@ class BioInstructBuilder:
                 f"{self.output_dir} was generated from a different seed set (hash {old_hash}, now {self.seed_hash}); "
                 "use a new output_dir or the original seed tasks"
             )
+        self._check_decontamination(previous.get("config", {}))
         state = recover(self.output_dir)
         if len(state.rows) >= num_instructions:
             self.stop_reason = "complete"
             return self.dataset(limit=num_instructions)
+        if self.decontaminate and self._contamination is None:  # before any request: a bad file fails fast
+            from bioinstruct.generation.decontamination import ContaminationIndex
+
+            self._contamination = ContaminationIndex.from_benchmarks(
+                self.decontaminate,
+                data_files=self.decontamination_data_files,
+                ngram=self.decontamination_ngram,
+                tokenizer=self.similarity_tokenizer,
+            )
         from bioinstruct.generation.session import GenerationSession
 
         session = GenerationSession(self, state, num_instructions, previous.get("teacher") or {})
@@ -192,11 +239,19 @@ class BioInstructBuilder:
                 f"cannot write the Alpaca export to {str(path)!r}: {err.strerror or err}"
             ) from None
 
-    def push_to_hub(self, repo_id: str, private: bool = False, token: str | None = None) -> str:
-        """Push the dataset and its rendered data card (see :func:`bioinstruct.hub.push_dataset`)."""
+    def push_to_hub(
+        self,
+        repo_id: str,
+        private: bool = True,
+        token: str | None = None,
+        dry_run: str | Path | None = None,
+    ) -> str:
+        """Push the rows with their dataset card to a (by default private) Hub dataset repo; return the
+        commit URL, or with ``dry_run=DIR`` write that folder there instead and return its path
+        (see :func:`bioinstruct.hub.push_dataset`)."""
         from bioinstruct.hub import push_dataset
 
-        return push_dataset(self.output_dir, repo_id, private=private, token=token)
+        return push_dataset(self.output_dir, repo_id, private=private, token=token, dry_run=dry_run)
 
     def config(self) -> dict[str, Any]:
         """The run configuration recorded in run.json (never the API key)."""
@@ -220,10 +275,27 @@ class BioInstructBuilder:
             if self.prompt_template
             else "bundled:generate.jinja",
             "label_template": str(self.label_template) if self.label_template else "bundled:label.jinja",
+            "prompt_template_hash": self.prompt_template_hash,
+            "label_template_hash": self.label_template_hash,
+            "decontaminate": self.decontaminate,
+            "decontamination_ngram": self.decontamination_ngram if self.decontaminate else None,
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "top_p": self.top_p,
         }
+
+    def _check_decontamination(self, previous: dict[str, Any]) -> None:
+        """A resumed run must check candidates as before: its report counts every session's."""
+        if not previous:
+            return
+        before = (previous.get("decontaminate"), previous.get("decontamination_ngram"))
+        now = (self.decontaminate, self.decontamination_ngram if self.decontaminate else None)
+        if before != now:
+            raise ConfigError(
+                f"{self.output_dir} was generated with decontaminate={before[0]} (n-gram {before[1]}), now "
+                f"{now[0]} (n-gram {now[1]}); resume with the same setting, or use a new output_dir "
+                "(check any dataset afterwards with `bioinstruct decontaminate`)"
+            )
 
     # -- one session ----------------------------------------------------------------------
 

@@ -88,6 +88,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="Also write the rows as an Alpaca JSON list to PATH.",
     )
+    parser.add_argument(
+        "--decontaminate",
+        default=None,
+        metavar="BENCHMARKS",
+        help="Reject candidates that overlap the test items of these benchmarks/groups (comma-separated, "
+        "e.g. qa or medqa,pubmedqa): any shared 13-gram, or ROUGE-L >= 0.7 with a test question. "
+        "Counted under rejected_by_filter.benchmark_overlap and 'decontamination' in run.json.",
+    )
+    parser.add_argument(
+        "--decontamination-data-file",
+        action="append",
+        metavar="NAME=PATH",
+        help="Local test items of a --decontaminate benchmark (its Hub schema) instead of the Hub; repeatable.",
+    )
     parser.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
 
 
@@ -104,6 +118,7 @@ def _check_export_path(path: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bioinstruct.cli_args import parse_name_path_pairs
     from bioinstruct.generation.builder import BioInstructBuilder
 
     if not getattr(args, "verbose", False):
@@ -131,6 +146,10 @@ def run(args: argparse.Namespace) -> int:
         json_mode=args.json_mode,
         batch_api=args.batch_api,
         progress=not args.no_progress,
+        decontaminate=args.decontaminate,
+        decontamination_data_files=parse_name_path_pairs(
+            args.decontamination_data_file, "--decontamination-data-file"
+        ),
     )
     dataset = builder.build(args.num_instructions)
     if args.export_alpaca:

@@ -148,14 +148,16 @@ def first_rejection(candidate: Candidate, rules: Iterable[Rule]) -> Rejection | 
 
 
 def reply_rules(
-    index: Any, threshold: float, blacklist: Blacklist | None = None
+    index: Any, threshold: float, blacklist: Blacklist | None = None, extra: Iterable[Rule] = ()
 ) -> tuple[list[Rule], Similarity]:
-    """The full rule chain for one reply: static rules, blacklist, in-reply duplicates, then ROUGE-L.
+    """The full rule chain for one reply: static rules, blacklist, in-reply duplicates, ``extra``
+    (e.g. ``benchmark_overlap``), then ROUGE-L against the pool.
 
-    ROUGE-L runs last because it is the only expensive rule. Returns the chain and its
-    :class:`Similarity` rule (whose ``last`` holds the provenance of the candidate just checked).
+    ROUGE-L against the pool runs last because it is the most expensive rule and the only one whose
+    pass reserves the instruction. Returns the chain and its :class:`Similarity` rule (whose ``last``
+    holds the provenance of the candidate just checked).
     """
     similarity = Similarity(index, threshold)
     rules: list[Rule] = [rule for _, rule in STATIC_RULES]
-    rules += [blacklist or Blacklist(), DuplicateInReply(), similarity]
+    rules += [blacklist or Blacklist(), DuplicateInReply(), *extra, similarity]
     return rules, similarity

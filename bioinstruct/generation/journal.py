@@ -9,8 +9,9 @@ journal is the truth about everything else (requests, replies, candidate decisio
 
 Journal events (``event`` field): ``request``, ``reply``, ``error``, ``parse``, ``candidate``
 (``decision``: ``kept`` = passed every filter and waits for its label, ``rejected`` with
-``filter``/``reason``, ``surplus`` = target already covered), ``unlabelled``, ``accepted``,
-``budget_stop``, ``batch_submitted``, ``batch_status``, ``batch_ingested``.
+``filter``/``reason`` (``benchmark_overlap`` adds the ``overlap`` list), ``surplus`` = target
+already covered), ``unlabelled``, ``accepted``, ``budget_stop``, ``batch_submitted``,
+``batch_status``, ``batch_ingested``.
 """
 
 from __future__ import annotations
@@ -130,6 +131,8 @@ class RunState:
     open_batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: request ids with a journaled reply or error (a re-ingested batch skips them)
     answered: set[str] = field(default_factory=set)
+    #: candidate events rejected by ``benchmark_overlap`` (with their ``overlap`` lists), for run.json
+    overlaps: list[dict[str, Any]] = field(default_factory=list)
 
     def expected_yield(self, prior: float) -> float:
         """Candidates kept per generation reply so far (``prior`` before the first reply)."""
@@ -184,6 +187,8 @@ def apply_event(state: RunState, event: dict[str, Any], kept_ids: dict[str, dict
             kept_ids[event["id"]] = event
         elif decision == "rejected":
             state.rejected[event.get("filter", "unknown")] += 1
+            if event.get("filter") == "benchmark_overlap":
+                state.overlaps.append(event)
         elif decision == "surplus":
             state.surplus += 1
     elif kind == "unlabelled":

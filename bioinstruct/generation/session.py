@@ -14,6 +14,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from bioinstruct.generation.decontamination import BenchmarkOverlap, run_report
 from bioinstruct.generation.filters import first_rejection, reply_rules
 from bioinstruct.generation.journal import (
     INSTRUCTIONS,
@@ -78,6 +79,8 @@ class GenerationSession:
         builder._teacher_url = self._teacher.base_url
         self._previous_teacher = previous_teacher
         self._index = SimilarityIndex(tokenizer=self.builder.similarity_tokenizer)
+        contamination = builder._contamination  # test items loaded by build(), when decontaminating
+        self._overlap = BenchmarkOverlap(contamination) if contamination is not None else None
         for task in self.builder.seed_tasks:
             self._index.add(task["instruction"], id=task["id"])
         for item in [*state.rows, *state.pending]:
@@ -274,7 +277,10 @@ class GenerationSession:
             problem=problem,
         )
         rules, similarity = reply_rules(
-            self._index, self.builder.similarity_threshold, self.builder._blacklist
+            self._index,
+            self.builder.similarity_threshold,
+            self.builder._blacklist,
+            extra=[self._overlap] if self._overlap else [],
         )
         for position, candidate in enumerate(result.candidates, start=1):
             fields = {
@@ -288,13 +294,16 @@ class GenerationSession:
             score, match_id = similarity.last
             most_similar = {"id": match_id, "score": round(score, 4)}
             if rejection is not None:
+                details = {"most_similar": most_similar} if rejection.filter == "similarity" else {}
+                if self._overlap and rejection.filter == BenchmarkOverlap.name:
+                    details = {"overlap": [overlap.to_dict() for overlap in self._overlap.last]}
                 self._record(
                     "candidate",
                     decision="rejected",
                     filter=rejection.filter,
                     reason=rejection.reason,
                     **fields,
-                    **({"most_similar": most_similar} if rejection.filter == "similarity" else {}),
+                    **details,
                 )
             elif self._covered() >= self._target:
                 self._record("candidate", decision="surplus", most_similar=most_similar, **fields)
@@ -398,6 +407,7 @@ class GenerationSession:
                 "config": self.builder.config(),
                 "counters": counters,
                 "teacher": _merge_stats(self._previous_teacher, self._teacher.stats.to_dict()),
+                "decontamination": run_report(self._overlap.index, self._state) if self._overlap else None,
                 "files": {"instructions": INSTRUCTIONS, "journal": JOURNAL},
             },
         )

@@ -2,21 +2,46 @@
 
 Why our own card: TRL's generic card does not say which data, categories, prompt template
 and LoRA settings produced the adapter, and without the template a user prompts the model
-wrongly. The template is ``data_cards/model_card.md.jinja``; nothing secret is in its context.
+wrongly. The body is ``data_cards/model_card.md.jinja``; the YAML front matter (base model,
+datasets, licence, ``model-index``) is built by huggingface_hub's ``ModelCardData`` and parsed back
+with ``ModelCard`` after rendering. Nothing secret is in the context: the recipe never holds
+token fields.
+
+The context is saved as ``bioinstruct_card.json`` at train time; ``bioinstruct push adapter``
+re-renders it for the Hub repo id, with the loss curve, the recipe and evaluation results.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
+import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from bioinstruct.resources import data_path
 
+logger = logging.getLogger(__name__)
+
 _PACKAGES = ("bioinstruct", "transformers", "trl", "peft", "accelerate", "datasets", "torch", "deepspeed")
+MODEL_CARD_TEMPLATE = "model_card.md.jinja"
+CARD_CONTEXT_FILE = "bioinstruct_card.json"
+LOSS_CURVE = "images/loss_curve.png"
+#: Keys a context saved by an older version may lack; filled in before rendering.
+CARD_DEFAULTS: dict[str, Any] = {
+    "results": None,
+    "recipe": None,
+    "recipe_yaml": None,
+    "loss_curve": None,
+    "loss_summary": None,
+    "evaluation": None,
+    "license": "other",
+    "dataset_id": None,
+    "base_model_id": None,
+}
+#: Render-time keys: derived from files, never saved in bioinstruct_card.json.
+_DERIVED = ("recipe_yaml", "loss_curve", "loss_summary", "evaluation")
 
 
 def framework_versions() -> dict[str, str]:
@@ -86,20 +111,126 @@ def card_context(
     }
 
 
-def render_model_card(context: dict[str, Any]) -> str:
-    template_text = data_path("data_cards", "model_card.md.jinja").read_text(encoding="utf-8")
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    return env.from_string(template_text).render(**context)
+def model_card_data(context: Mapping[str, Any]) -> Any:
+    """The YAML front matter, built by huggingface_hub's ``ModelCardData`` (``model-index`` included)."""
+    from huggingface_hub import EvalResult, ModelCardData
+
+    evaluation = context.get("evaluation")
+    eval_results = [EvalResult(**fields) for fields in evaluation["eval_results"]] if evaluation else None
+    tags = ["bioinstruct", "biomedical", "trl", "sft"]
+    tags += ["lora"] if context["adapter"] else []
+    tags += ["qlora"] if context.get("quantization") else []
+    return ModelCardData(
+        base_model=context.get("base_model_id"),
+        datasets=[context["dataset_id"]] if context.get("dataset_id") else None,
+        library_name="peft" if context["adapter"] else "transformers",
+        license=context.get("license") or "other",
+        pipeline_tag="text-generation",
+        tags=tags,
+        model_name=context["model_name"] if eval_results else None,
+        eval_results=eval_results,
+    )
 
 
-CARD_CONTEXT_FILE = "bioinstruct_card.json"
+def render_model_card(context: Mapping[str, Any], template: str | Path | None = None) -> str:
+    """Render ``data_cards/model_card.md.jinja`` (or ``template``); check it parses as a ModelCard."""
+    from huggingface_hub import ModelCard
+
+    from bioinstruct.cards.render import parse_card, render_template
+
+    full = {**CARD_DEFAULTS, **context}
+    path = Path(template) if template else data_path("data_cards", MODEL_CARD_TEMPLATE)
+    card_data = model_card_data(full)
+    text = render_template(path, {**full, "card_data": card_data.to_yaml()})
+    expected: dict[str, Any] = {"license": card_data.license, "base_model": card_data.base_model}
+    if card_data.eval_results:
+        expected["eval_results"] = card_data.eval_results
+    parse_card(text, ModelCard, path, expected)
+    return text
 
 
-def write_model_card(output_dir: str | Path, context: dict[str, Any]) -> Path:
-    """Write ``README.md`` and the context it was rendered from (``bioinstruct push adapter`` re-renders
-    it with the Hub repo id in place of the local path)."""
-    path = Path(output_dir) / "README.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_model_card(context), encoding="utf-8")
-    (path.parent / CARD_CONTEXT_FILE).write_text(json.dumps(context, indent=2, default=str), encoding="utf-8")
+def find_log_history(output_dir: str | Path) -> tuple[list[dict[str, Any]], Path | None]:
+    """The ``log_history`` of the most advanced ``trainer_state.json`` in ``output_dir`` or its checkpoints.
+
+    ``bioinstruct train`` saves the final state in ``output_dir``; a run saved by other means may
+    only have ``checkpoint-N/trainer_state.json``. Returns ``([], None)`` when there is none.
+    """
+    folder = Path(output_dir)
+    candidates = [folder / "trainer_state.json", *sorted(folder.glob("checkpoint-*/trainer_state.json"))]
+    best: tuple[tuple[int, bool], list[dict[str, Any]], Path] | None = None
+    for path in candidates:
+        if not path.is_file():
+            continue
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            logger.warning("ignoring unreadable %s (%s)", path, type(err).__name__)
+            continue
+        if not isinstance(state, dict):
+            continue
+        history = [entry for entry in state.get("log_history") or [] if isinstance(entry, dict)]
+        key = (int(state.get("global_step") or 0), path.parent == folder)
+        if best is None or key > best[0]:
+            best = (key, history, path)
+    return (best[1], best[2]) if best else ([], None)
+
+
+def loss_summary(log_history: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """First and last logged train loss (and last eval loss) with their steps; None without any."""
+    from bioinstruct.plots import loss_points
+
+    points = loss_points(log_history)
+    if not points["train"] and not points["eval"]:
+        return None
+    summary: dict[str, Any] = {"logged": len(points["train"])}
+    if points["train"]:
+        (first_step, first), (last_step, last) = points["train"][0], points["train"][-1]
+        summary.update(
+            first=round(first, 4), first_step=int(first_step), last=round(last, 4), last_step=int(last_step)
+        )
+    if points["eval"]:
+        step, value = points["eval"][-1]
+        summary.update(eval_last=round(value, 4), eval_step=int(step))
+    return summary
+
+
+def write_card_folder(
+    folder: str | Path,
+    context: Mapping[str, Any],
+    *,
+    log_history: Sequence[Mapping[str, Any]] = (),
+    recipe_text: str | None = None,
+    evaluation: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``README.md``, ``recipe.yaml`` and ``images/loss_curve.png`` (when there is a loss) into ``folder``."""
+    from bioinstruct.plots import loss_curve_png
+    from bioinstruct.training.recipe_file import RECIPE_FILE, recipe_yaml
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    full = {**CARD_DEFAULTS, **context}
+    if recipe_text is None and full.get("recipe"):
+        recipe_text = recipe_yaml(full["recipe"])
+    if recipe_text:
+        (folder / RECIPE_FILE).write_text(recipe_text, encoding="utf-8")
+    curve = loss_curve_png(log_history, folder / LOSS_CURVE) if log_history else None
+    full.update(
+        recipe_yaml=recipe_text or None,
+        loss_curve=LOSS_CURVE if curve else None,
+        loss_summary=loss_summary(log_history),
+        evaluation=dict(evaluation) if evaluation else None,
+    )
+    path = folder / "README.md"
+    path.write_text(render_model_card(full), encoding="utf-8")
+    return path
+
+
+def write_model_card(
+    output_dir: str | Path, context: dict[str, Any], log_history: Sequence[Mapping[str, Any]] = ()
+) -> Path:
+    """Write the card (README.md, recipe.yaml, loss curve) and the context it was rendered from
+    (``bioinstruct push adapter`` re-renders it with the Hub repo id in place of the local path)."""
+    path = write_card_folder(output_dir, context, log_history=log_history)
+    saved = {key: value for key, value in context.items() if key not in _DERIVED}
+    (path.parent / CARD_CONTEXT_FILE).write_text(json.dumps(saved, indent=2, default=str), encoding="utf-8")
     return path

@@ -20,6 +20,7 @@ from bioinstruct.training import data as training_data
 from bioinstruct.training import preflight
 from bioinstruct.training.formatting import format_dataset
 from bioinstruct.training.model_card import card_context, write_model_card
+from bioinstruct.training.recipe_file import effective_recipe
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ def _trainer_class():
                     "global_step": self.state.global_step,
                     "train_loss": round(losses[-1], 4),
                 }
-            write_model_card(self.args.output_dir, context)
+            write_model_card(self.args.output_dir, context, self.state.log_history)
 
     return BioInstructSFTTrainer
 
@@ -160,6 +161,7 @@ def build_trainer(script_args: Any, training_args: Any, model_args: Any):
     """Run the pre-flight checks, then build the TRL trainer (nothing is written yet)."""
     from trl import get_peft_config, get_quantization_config
 
+    recipe = effective_recipe(script_args, training_args, model_args)  # before the build fills in fields
     preflight.run_model_free_checks(script_args, training_args, model_args)
     tokenizer, added_tokens = load_tokenizer(model_args, training_args, script_args.fix_pad_token)
     preflight.check_template(script_args.prompt_template, tokenizer, training_args.assistant_only_loss)
@@ -187,6 +189,7 @@ def build_trainer(script_args: Any, training_args: Any, model_args: Any):
     trainer.card_context = card_context(
         script_args, training_args, model_args, train_rows=prepared.train_rows, eval_rows=prepared.eval_rows
     )
+    trainer.card_context["recipe"] = recipe
     return trainer
 
 
@@ -263,6 +266,7 @@ def train(script_args: Any, training_args: Any, model_args: Any) -> Path:
     if trainer.accelerator.is_main_process:
         if model_args.use_peft:
             verify_adapter(output_dir)
+        trainer.save_state()  # trainer_state.json in output_dir too: the card's loss curve
         trainer.create_model_card()
         if script_args.merge_adapter and model_args.use_peft:
             merge_adapter(output_dir, model_args, training_args)

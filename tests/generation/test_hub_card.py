@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -38,25 +39,37 @@ def make_run(folder, categories=("QA", "QA", "IE", "GEN")):
     return rows
 
 
+def folder_files(folder) -> dict[str, bytes]:
+    """{path relative to folder: bytes} of every file under ``folder``."""
+    folder = Path(folder)
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
 def test_card_shows_provenance_counts_filters_and_cost(tmp_path):
+    from huggingface_hub import DatasetCard
+
     rows = make_run(tmp_path / "run")
     card = render_dataset_card(rows, RUN, "my-org/bio-4")
     header = yaml.safe_load(card.split("---\n")[1])
     assert header["configs"][0]["data_files"][0] == {"split": "train", "path": DATA_PATH_IN_REPO}
     assert header["size_categories"] == ["n<1K"] and "bioinstruct" in header["tags"]
+    assert DatasetCard(card).data.license == "other"
     assert "| Teacher model | `gpt-4-0613` |" in card
-    assert "| Seed set hash | `abc123def456` |" in card
+    assert "| Seed set | 80 tasks, hash `abc123def456` |" in card
     assert "| QA | 2 | 50.0% |" in card and "| IE | 1 | 25.0% |" in card and "| OTHER | 0 | 0.0% |" in card
     assert (
         card.index("| `similarity` | 4 |") < card.index("| `blacklist` | 2 |") < card.index("| `label` | 1 |")
     )
     assert "$1.23" in card and "11 candidates" in card and "2 items cut off" in card
     assert 'load_dataset("my-org/bio-4", split="train")' in card
-    assert "{{" not in card and "{%" not in card
+    assert "{{" not in card.replace("{{bioinstruct developers}}", "") and "{%" not in card
 
 
 class FakeApi:
-    """Records the calls push_dataset makes on huggingface_hub.HfApi."""
+    """Records the calls a push makes on huggingface_hub.HfApi, with the uploaded folder's files as they
+    were at the moment of the ``upload_folder`` call (the folder is a temporary one)."""
 
     def __init__(self):
         self.calls = []
@@ -64,24 +77,30 @@ class FakeApi:
     def create_repo(self, repo_id, **kwargs):
         self.calls.append(("create_repo", repo_id, kwargs))
 
-    def create_commit(self, repo_id, operations, **kwargs):
-        self.calls.append(("create_commit", repo_id, operations, kwargs))
-        return type("Info", (), {"commit_url": f"https://huggingface.co/datasets/{repo_id}/commit/1"})()
+    def upload_folder(self, *, repo_id, folder_path, **kwargs):
+        self.calls.append(("upload_folder", repo_id, folder_files(folder_path), kwargs))
+        prefix = "datasets/" if kwargs.get("repo_type") == "dataset" else ""
+        return type("Info", (), {"commit_url": f"https://huggingface.co/{prefix}{repo_id}/commit/1"})()
 
 
-def test_push_dataset_makes_one_commit_with_data_and_card(tmp_path):
+def test_push_dataset_uploads_one_private_folder_with_data_card_and_chart(tmp_path):
     rows = make_run(tmp_path / "run")
     api = FakeApi()
-    url = push_dataset(tmp_path / "run", "my-org/bio-4", private=True, api=api)
+    url = push_dataset(tmp_path / "run", "my-org/bio-4", api=api)
     assert url == "https://huggingface.co/datasets/my-org/bio-4/commit/1"
-    (_, repo, repo_kwargs), (_, commit_repo, operations, commit_kwargs) = api.calls
-    assert repo == commit_repo == "my-org/bio-4"
+    (_, repo, repo_kwargs), (_, upload_repo, files, upload_kwargs) = api.calls
+    assert repo == upload_repo == "my-org/bio-4"
     assert repo_kwargs == {"repo_type": "dataset", "private": True, "exist_ok": True}
-    assert commit_kwargs["repo_type"] == "dataset"
-    files = {op.path_in_repo: op.path_or_fileobj for op in operations}
-    assert set(files) == {"README.md", DATA_PATH_IN_REPO}
+    assert upload_kwargs == {
+        "repo_type": "dataset",
+        "commit_message": "Add 4 bioinstruct rows with their dataset card",
+    }
+    assert set(files) == {"README.md", DATA_PATH_IN_REPO, "images/category_mix.png"}
     assert [json.loads(line) for line in files[DATA_PATH_IN_REPO].decode().splitlines()] == rows
     assert files["README.md"].decode() == render_dataset_card(rows, RUN, "my-org/bio-4")
+    assert files["images/category_mix.png"].startswith(b"\x89PNG")
+    push_dataset(tmp_path / "run", "my-org/bio-4", api=api, private=False)
+    assert api.calls[2][2]["private"] is False
 
 
 def test_push_errors_are_clear(tmp_path):
@@ -113,9 +132,13 @@ def test_push_cli_uses_the_dataset_target(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(huggingface_hub, "HfApi", lambda token=None: api)
     from bioinstruct.cli import main
 
-    assert main(["push", "dataset", str(tmp_path / "run"), "my-org/bio-4", "--private"]) == 0
+    assert main(["push", "dataset", str(tmp_path / "run"), "my-org/bio-4"]) == 0
     assert capsys.readouterr().out.strip() == "https://huggingface.co/datasets/my-org/bio-4/commit/1"
-    assert api.calls[0][2]["private"] is True
+    assert api.calls[0][2]["private"] is True, "private by default"
+    assert main(["push", "dataset", str(tmp_path / "run"), "my-org/bio-4", "--public"]) == 0
+    assert api.calls[2][2]["private"] is False
+    assert main(["push", "dataset", str(tmp_path / "run"), "my-org/bio-4", "--private"]) == 0
+    assert api.calls[4][2]["private"] is True
 
 
 def test_push_targets_are_extensible():

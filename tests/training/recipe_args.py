@@ -49,7 +49,7 @@ def tiny_recipe(path: Path, model_dir: Path, data: Path, output_dir: Path, **ove
         "prompt_template": "bioinstruct",
         "use_cpu": True,
         "bf16": False,
-        "gradient_checkpointing": False,
+        "activation_checkpointing": False,
         "dataloader_num_workers": 0,
         "max_length": 256,
         "max_steps": 12,

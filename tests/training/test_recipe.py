@@ -140,10 +140,10 @@ def test_push_adapter_sends_adapter_tokenizer_and_card_for_the_repo(trained: Pat
         "my-org/tiny-bioinstruct-lora",
         {"repo_type": "model", "private": True, "exist_ok": True},
     )
-    operations = {op.path_in_repo: op for op in api.calls[1][2]}
-    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "README.md"} <= set(
-        operations
-    )
-    card = operations["README.md"].path_or_fileobj.decode()
+    assert api.calls[1][0] == "upload_folder" and api.calls[1][3]["repo_type"] == "model"
+    files = api.calls[1][2]
+    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "README.md"} <= set(files)
+    assert {"recipe.yaml", "images/loss_curve.png"} <= set(files), "recipe and loss curve from the real run"
+    card = files["README.md"].decode()
     assert 'PeftModel.from_pretrained(base, "my-org/tiny-bioinstruct-lora")' in card
     assert str(trained) not in card.split("## Use")[1].split("## Intended")[0]

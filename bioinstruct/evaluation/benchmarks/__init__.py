@@ -10,6 +10,6 @@ import importlib
 import importlib.util
 
 # Registration order is the order of `bioinstruct benchmarks` and of the groups.
-for _module in ("qa", "nli", "ie", "gen"):
+for _module in ("qa", "nli", "ie", "gen", "instructions"):
     if importlib.util.find_spec(f"{__name__}.{_module}") is not None:
         importlib.import_module(f"{__name__}.{_module}")

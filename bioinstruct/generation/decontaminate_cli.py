@@ -1,0 +1,155 @@
+"""``bioinstruct decontaminate DATA --benchmarks qa``: which rows overlap benchmark test items.
+
+Why a stage of its own: a dataset generated elsewhere (or by an older run) must be checked before
+anyone trains on it and reports MedQA scores. The command prints one line per benchmark,
+``--report`` keeps the evidence (the same schema as run.json's ``decontamination`` entry), and
+``--output`` writes the rows that were not flagged, which is how flagged rows are dropped: the input
+is never modified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bioinstruct.cli_args import parse_name_path_pairs
+from bioinstruct.errors import DataError
+from bioinstruct.generation.decontamination import (
+    DEFAULT_NGRAM,
+    DEFAULT_THRESHOLD,
+    ContaminationIndex,
+    decontaminate,
+)
+from bioinstruct.generation.journal import write_json_atomic
+from bioinstruct.generation.tokenization import TOKENIZERS
+from bioinstruct.jsonio import read_records, write_records
+
+INSTRUCTIONS = "instructions.jsonl"  # what `bioinstruct generate` leaves in its output folder
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "data",
+        metavar="DATA",
+        help="Instruction dataset: JSONL, a JSON list (Alpaca format), or a `bioinstruct generate` "
+        f"output folder (its {INSTRUCTIONS}).",
+    )
+    parser.add_argument(
+        "--benchmarks",
+        required=True,
+        help="Benchmarks and/or groups to check against, comma-separated (e.g. qa, paper, medqa,pubmedqa); "
+        "`bioinstruct benchmarks` lists them. Group members without data are skipped and reported.",
+    )
+    parser.add_argument(
+        "--data-file",
+        action="append",
+        metavar="NAME=PATH",
+        help="Local test items of a benchmark in its Hub schema, instead of the Hub (required for "
+        "benchmarks with credentialed data such as bioasq); repeat per benchmark.",
+    )
+    parser.add_argument(
+        "--ngram",
+        type=int,
+        default=DEFAULT_NGRAM,
+        help=f"Flag a row sharing any word n-gram of this length with a test item (default {DEFAULT_NGRAM}, "
+        "as GPT-3 and lm-evaluation-harness).",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help="Flag a row whose instruction+input has ROUGE-L F >= this with a test question "
+        f"(default {DEFAULT_THRESHOLD}).",
+    )
+    parser.add_argument(
+        "--tokenizer",
+        choices=sorted(TOKENIZERS),
+        default="rouge",
+        help="ROUGE-L tokenizer: 'rouge' (rouge_score's, as the paper; default) or 'biomedical'.",
+    )
+    parser.add_argument(
+        "--report", metavar="PATH", help="Write the JSON report (per benchmark: counts, examples)."
+    )
+    parser.add_argument(
+        "--output",
+        metavar="PATH",
+        help="Write the rows that were not flagged (atomically; JSONL for .jsonl, else a JSON list).",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
+
+
+def _data_path(data: str) -> Path:
+    path = Path(data)
+    if path.is_dir():
+        path = path / INSTRUCTIONS
+        if not path.is_file():
+            raise DataError(
+                f"{data}: a folder without {INSTRUCTIONS}; pass a JSON/JSONL file or a `bioinstruct generate` output folder"
+            )
+    return path
+
+
+def _table(report: dict) -> str:
+    header = ("benchmark", "source", "test items", "flagged", "n-gram", "ROUGE-L")
+    lines = [header]
+    for name, entry in report["benchmarks"].items():
+        methods = entry["by_method"]
+        lines.append(
+            (
+                name,
+                entry["source"],
+                str(entry["test_items"]),
+                str(entry["rows_flagged"]),
+                str(methods["ngram"]),
+                str(methods["rouge_l"]),
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def _write(path: str, what: str, write: Callable[[], object]) -> None:
+    try:
+        write()
+    except OSError as err:  # a folder in the way, no permission, a full disk
+        raise DataError(f"cannot write the {what} to {path!r}: {err.strerror or err}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    data_files = parse_name_path_pairs(args.data_file)
+    path = _data_path(args.data)
+    rows = read_records(path)
+    index = ContaminationIndex.from_benchmarks(
+        args.benchmarks,
+        data_files=data_files,
+        ngram=args.ngram,
+        rouge_threshold=args.threshold,
+        tokenizer=args.tokenizer,
+    )
+    result = decontaminate(
+        rows, index, action="drop" if args.output else "flag", progress=not args.no_progress
+    )
+    report = result.report.to_dict()
+    if args.report:
+        _write(args.report, "report", lambda: write_json_atomic(Path(args.report), report))
+    if args.output:
+        _write(args.output, "rows not flagged", lambda: write_records(args.output, result.clean))
+    seconds = time.perf_counter() - start
+    print(
+        f"decontaminate: {report['rows_flagged']} of {report['rows_checked']} rows of {path} flagged "
+        f"({args.ngram}-grams, ROUGE-L >= {args.threshold}, tokenizer {args.tokenizer}) in {seconds:.1f} s"
+    )
+    print(_table(report))
+    for name, reason in report["skipped"].items():
+        print(f"skipped {name}: {reason}")
+    if args.output:
+        print(f"wrote {len(result.clean)} rows not flagged -> {args.output}")
+    if args.report:
+        print(f"report -> {args.report}")
+    return 0

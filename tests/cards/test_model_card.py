@@ -1,0 +1,185 @@
+"""The model card: results table against the base model, model-index metadata that round-trips through
+huggingface_hub, the loss curve from trainer_state.json wherever it is, and the recipe."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from huggingface_hub import EvalResult, ModelCard
+
+from bioinstruct.cards.evaluation import evaluation_for_adapter, select_for_adapter
+from bioinstruct.errors import DataError
+from bioinstruct.hub import build_adapter_folder
+from bioinstruct.training.model_card import find_log_history, render_model_card
+from tests.cards.fixtures import BASE, CONTEXT, make_adapter, result, write_results
+
+
+def build(tmp_path: Path, adapter: Path, results: Path | None = None, **kwargs) -> tuple[str, Path]:
+    out = tmp_path / "out"
+    out.mkdir(parents=True)
+    build_adapter_folder(out, adapter, "my-org/bio-lora", results=results, **kwargs)
+    return (out / "README.md").read_text(), out
+
+
+def test_results_become_a_table_against_the_base_model_and_model_index(tmp_path):
+    adapter = make_adapter(tmp_path / "lora")
+    card, out = build(tmp_path, adapter, write_results(tmp_path / "results.json", adapter))
+    rows = [line for line in card.splitlines() if line.startswith("| medqa") or line.startswith("| pubmedqa")]
+    assert rows == [
+        "| medqa | accuracy | loglikelihood, 0-shot, bioinstruct template | 41.0 [36.0, 46.0] | 30.0 [25.0, 35.0] | +11.0 |",
+        "| medqa | accuracy | generative, 0-shot, bioinstruct template | 39.0 [34.0, 44.0] | 28.0 [23.0, 33.0] | +11.0 |",
+        "| pubmedqa | accuracy | loglikelihood, 0-shot, bioinstruct template | 62.0 [57.0, 67.0] | 55.0 [50.0, 60.0] | +7.0 |",
+    ]  # fmt: skip
+    assert (
+        "- **medqa**: generative, 0-shot, bioinstruct template; n=200; data: GBaker/MedQA-USMLE-4-options [test]"
+        in card
+    )
+    assert "3 of 200 answers unparseable (counted wrong)" in card
+    assert (
+        "- **pubmedqa**: loglikelihood, 0-shot, bioinstruct template; n=200; data: local file pubmedqa.jsonl"
+        in card
+    )
+    assert "- **bioasq**: not evaluated (needs local data" in card
+    assert "/home/someone" not in card, "local directories of the evaluating machine"
+
+    data = ModelCard(card).data
+    assert (data.base_model, data.library_name, data.license) == (BASE, "peft", "other")
+    results = data.eval_results
+    assert [(r.dataset_type, r.metric_config, r.metric_value) for r in results] == [
+        ("GBaker/MedQA-USMLE-4-options", "loglikelihood-0shot-bioinstruct", 41.0),
+        ("GBaker/MedQA-USMLE-4-options", "generative-0shot-bioinstruct", 39.0),
+        ("qiaojin/PubMedQA", "loglikelihood-0shot-bioinstruct", 62.0),
+    ]
+    first = results[0]
+    assert first == EvalResult(
+        task_type="multiple-choice",
+        task_name="MedQA-USMLE, 4 options (A-D)",
+        dataset_type="GBaker/MedQA-USMLE-4-options",
+        dataset_name="medqa",
+        dataset_split="test",
+        metric_type="accuracy",
+        metric_value=41.0,
+        metric_name="accuracy (%, loglikelihood, 0-shot, bioinstruct template)",
+        metric_config="loglikelihood-0shot-bioinstruct",
+        metric_args={
+            "protocol": "loglikelihood",
+            "num_fewshot": 0,
+            "template": "bioinstruct",
+            "n": 200,
+            "data_source": "GBaker/MedQA-USMLE-4-options [test]",
+            "ci95": [36.0, 46.0],
+        },
+    )
+    # Read from a local file, PubMedQA keeps its identity but claims no Hub split.
+    assert (results[2].dataset_config, results[2].dataset_split) == (None, None)
+
+    published = json.loads((out / "results.json").read_text())
+    assert {(r["adapter"], r["benchmark"], r["protocol"]["protocol"]) for r in published["results"]} == {
+        ("lora", "medqa", "loglikelihood"),
+        ("lora", "medqa", "generative"),
+        ("lora", "pubmedqa", "loglikelihood"),
+        (None, "medqa", "loglikelihood"),
+        (None, "medqa", "generative"),
+        (None, "pubmedqa", "loglikelihood"),
+    }, "this adapter and its base only: not the other adapter"
+
+
+def test_results_without_this_adapter_list_what_the_file_holds(tmp_path):
+    adapter = make_adapter(tmp_path / "lora")
+    path = tmp_path / "r.json"
+    path.write_text(
+        json.dumps(
+            {"results": [result("medqa", None, 0.3), result("medqa", "qa", 0.4, adapter_path="/x/qa-lora")]}
+        )
+    )
+    with pytest.raises(
+        DataError, match=r"holds no results for the adapter .*lora'; it holds adapters qa \(/x/qa-lora\)"
+    ):
+        evaluation_for_adapter(path, adapter)
+    (tmp_path / "results.json").write_text(json.dumps({"results": [result("medqa", None, 0.3)]}))
+    with pytest.raises(DataError, match="base-model results only"):
+        evaluation_for_adapter(tmp_path, adapter)  # a folder: its results.json
+    (tmp_path / "results.json").write_text('{"nope": 1}')
+    with pytest.raises(DataError, match="has no 'results' list"):
+        evaluation_for_adapter(tmp_path, adapter)
+    with pytest.raises(DataError, match="cannot read evaluation results"):
+        evaluation_for_adapter(tmp_path / "missing.json", adapter)
+
+
+def test_adapter_evaluated_from_another_directory_matches_on_its_folder_name(tmp_path, caplog):
+    adapter = make_adapter(tmp_path / "lora")
+    entries = [result("medqa", None, 0.3), result("medqa", "lora", 0.4, adapter_path="elsewhere/runs/lora")]
+    with caplog.at_level(logging.WARNING):
+        mine, base = select_for_adapter(entries, adapter, "r.json")
+    assert [e["adapter"] for e in mine] == ["lora"] and [e["adapter"] for e in base] == [None]
+    assert "matched on the folder name 'lora'" in caplog.text
+    two = [*entries, result("medqa", "lora-2", 0.4, adapter_path="other/lora")]
+    with pytest.raises(DataError, match="holds no results for the adapter"):
+        select_for_adapter(two, adapter, "r.json")
+
+
+def test_loss_curve_comes_from_the_output_dir_or_a_checkpoint(tmp_path):
+    for where in (".", "checkpoint-30"):
+        adapter = make_adapter(tmp_path / where.strip(".") / "lora", state_in=where)
+        history, source = find_log_history(adapter)
+        assert source == adapter / where / "trainer_state.json" and len(history) == 33
+    card, out = build(tmp_path, adapter)
+    assert (out / "images" / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert "![Training loss](images/loss_curve.png)" in card
+    assert (
+        "Train loss 2.95 at step 1 to 1.5 at step 30 (30 logged values); last eval loss 1.9 at step 30."
+        in card
+    )
+
+
+def test_the_most_advanced_trainer_state_wins(tmp_path):
+    adapter = make_adapter(tmp_path / "lora", state_in="checkpoint-10")
+    (adapter / "checkpoint-10" / "trainer_state.json").write_text(
+        json.dumps({"global_step": 10, "log_history": [{"step": 10, "loss": 9.0}]})
+    )
+    (adapter / "checkpoint-20").mkdir()
+    (adapter / "checkpoint-20" / "trainer_state.json").write_text(
+        json.dumps({"global_step": 20, "log_history": [{"step": 20, "loss": 2.0}]})
+    )
+    (adapter / "checkpoint-30").mkdir()
+    (adapter / "checkpoint-30" / "trainer_state.json").write_text('{"global_step": 30, "log_hist')  # torn
+    history, source = find_log_history(adapter)
+    assert source.parent.name == "checkpoint-20" and history == [{"step": 20, "loss": 2.0}]
+
+
+@pytest.mark.parametrize("history", [None, []])
+def test_no_training_log_is_said_not_drawn(tmp_path, history):
+    adapter = make_adapter(tmp_path / "lora", state_in="" if history is None else ".", log_history=history)
+    card, out = build(tmp_path, adapter)
+    assert "No training log was found" in card and not (out / "images").exists()
+    assert "Not evaluated yet" in card and "--results runs/eval/results.json" in card
+
+
+def test_recipe_is_published_and_embedded(tmp_path):
+    adapter = make_adapter(tmp_path / "lora")
+    card, out = build(tmp_path, adapter)
+    recipe = (adapter / "recipe.yaml").read_text()
+    assert (out / "recipe.yaml").read_text() == recipe
+    assert "```yaml\n" + recipe.strip() + "\n```" in card
+    assert "bioinstruct train --config recipe.yaml" in card
+    # Without recipe.yaml on disk, the recipe recorded in the card context is used.
+    adapter2 = make_adapter(tmp_path / "lora2", recipe=False)
+    card2, out2 = build(tmp_path / "2", adapter2)
+    assert "lora_alpha: 16" in (out2 / "recipe.yaml").read_text() and "lora_alpha: 16" in card2
+    context = {key: value for key, value in CONTEXT.items() if key != "recipe"}
+    adapter3 = make_adapter(tmp_path / "lora3", context=context, recipe=False)
+    card3, out3 = build(tmp_path / "3", adapter3)
+    assert "The training configuration was not recorded" in card3 and not (out3 / "recipe.yaml").exists()
+
+
+def test_dataset_link_and_a_context_from_an_older_version(tmp_path):
+    old = {key: value for key, value in CONTEXT.items() if key not in ("recipe", "dataset_id", "results")}
+    card = render_model_card(old)
+    assert ModelCard(card).data.datasets is None and "`runs/bioinstruct` (local)" in card
+    adapter = make_adapter(tmp_path / "lora", context=old)
+    card, _ = build(tmp_path, adapter, dataset_id="my-org/bioinstruct-25k")
+    assert ModelCard(card).data.datasets == ["my-org/bioinstruct-25k"]
+    assert "[`my-org/bioinstruct-25k`](https://huggingface.co/datasets/my-org/bioinstruct-25k)" in card
