@@ -89,10 +89,16 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = "-v" in argv[:1] or "--verbose" in argv[:1]
     logging.basicConfig(
-        level=logging.DEBUG if ("-v" in argv[:1] or "--verbose" in argv[:1]) else logging.INFO,
+        level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        # The OpenAI and Hub clients' HTTP stacks log one INFO line per request (with the full URL,
+        # including any credentials embedded in a --base-url); -v keeps them.
+        for name in ("httpx", "httpx2"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         # Stages that own their argv (TrlParser) get everything after the stage name.
         stage_index = next((i for i, arg in enumerate(argv) if arg in COMMANDS), None)

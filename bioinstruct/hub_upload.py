@@ -134,24 +134,40 @@ def _upload(api: Any, folder: Path, repo_id: str, repo_type: str, private: bool,
     except ImportError:  # pragma: no cover - another huggingface_hub stack
         _TransportError = OSError
 
+    where = f"pushing to {repo_type} repo {repo_id!r}"
     try:
         api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
         info = api.upload_folder(
             repo_id=repo_id, folder_path=str(folder), repo_type=repo_type, commit_message=message
         )
     except LocalTokenNotFoundError:
-        raise ConfigError("no Hugging Face token: run `hf auth login` or set HF_TOKEN") from None
+        raise ConfigError(
+            f"{where} failed: no Hugging Face token; run `hf auth login` or set HF_TOKEN"
+        ) from None
     except HfHubHTTPError as err:
         status = getattr(getattr(err, "response", None), "status_code", None)
-        raise BioInstructError(
-            f"pushing to {repo_type} repo {repo_id!r} failed (HTTP {status}): {str(err).splitlines()[0]}"
-        ) from None
-    except (OSError, _TransportError) as err:  # no network, HF_HUB_OFFLINE=1, DNS, TLS
-        detail = (str(err).splitlines() or [type(err).__name__])[0]
-        raise BioInstructError(
-            f"pushing to {repo_type} repo {repo_id!r} failed: cannot reach the Hub ({detail})"
-        ) from None
+        reason = _one_line(getattr(err, "server_message", None) or str(err))
+        if status == 401:  # no token sent (logged out), or a token the Hub does not accept
+            raise ConfigError(
+                f"{where} failed (HTTP 401, {reason}): log in with `hf auth login` or set HF_TOKEN to a token "
+                "with write access"
+            ) from None
+        raise BioInstructError(f"{where} failed (HTTP {status}): {reason}") from None
+    except ValueError as err:  # the Hub's metadata validation refused README.md's YAML front matter
+        raise BioInstructError(f"{where} failed: {_one_line(str(err))}") from None
+    except (ConnectionError, TimeoutError, _TransportError) as err:  # no network, HF_HUB_OFFLINE=1, DNS, TLS
+        raise BioInstructError(f"{where} failed: cannot reach the Hub ({_one_line(str(err))})") from None
+    except OSError as err:  # the Hub answered, but a transfer (LFS/Xet storage, local file) failed
+        raise BioInstructError(f"{where} failed: {type(err).__name__}: {_one_line(str(err))}") from None
     return str(getattr(info, "commit_url", None) or getattr(info, "repo_url", "") or repo_id)
+
+
+def _one_line(text: str) -> str:
+    """An error's lines joined, so the Hub's reason (often on a later line) is not cut off."""
+    return (
+        " ".join(line.strip(" -") for line in str(text).splitlines() if line.strip(" -"))[:500]
+        or "no details"
+    )
 
 
 def publish(

@@ -121,11 +121,6 @@ def run(args: argparse.Namespace) -> int:
     from bioinstruct.cli_args import parse_name_path_pairs
     from bioinstruct.generation.builder import BioInstructBuilder
 
-    if not getattr(args, "verbose", False):
-        # One INFO line per HTTP request drowns the progress bar (and would print any credentials
-        # embedded in --base-url); -v keeps them.
-        for name in ("httpx", "httpx2"):
-            logging.getLogger(name).setLevel(logging.WARNING)
     if args.export_alpaca:
         _check_export_path(args.export_alpaca)
     builder = BioInstructBuilder(
