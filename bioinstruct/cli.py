@@ -116,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bioinstruct: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("bioinstruct: interrupted; rerun the same command to resume.", file=sys.stderr)
+        resumable = {"generate", "train", "evaluate", "quickstart"}
+        stage = next((arg for arg in argv if arg in COMMANDS), None)
+        hint = "rerun the same command to resume" if stage in resumable else "no partial output was written"
+        print(f"bioinstruct: interrupted; {hint}.", file=sys.stderr)
         return 130
 
 

@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from bioinstruct.cards.dataset import (
     CATEGORY_IMAGE,
     DATA_PATH_IN_REPO,
@@ -42,6 +44,7 @@ from bioinstruct.cards.dataset import (
     dataset_card_context,
     render_dataset_card,
 )
+from bioinstruct.cards.evaluation import public_copy, public_path
 from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.hub_upload import publish
 
@@ -242,18 +245,68 @@ def build_adapter_folder(
     for name in ADAPTER_REPO_FILES:
         if (source / name).is_file():
             shutil.copyfile(source / name, folder / name)
+    _publish_adapter_config(source / "adapter_config.json", folder / "adapter_config.json")
+    # A public card names local folders (the base model, the data, the output) by their name only.
     context.update(repo_or_path=repo_id, model_name=repo_id.split("/")[-1])
+    context.update(
+        base_model=_public_name(context, "base_model", "base_model_id"),
+        dataset=_public_name(context, "dataset", "dataset_id"),
+        recipe=public_copy(context.get("recipe")),
+    )
     if dataset_id:
         context["dataset_id"] = dataset_id
-    recipe = source / RECIPE_FILE
     log_history, _ = find_log_history(source)
     write_card_folder(
         folder,
         context,
         log_history=log_history,
-        recipe_text=recipe.read_text(encoding="utf-8") if recipe.is_file() else None,
+        recipe_text=_public_recipe(source / RECIPE_FILE),
         evaluation=evaluation,
     )
+
+
+def _public_name(context: Mapping[str, Any], key: str, id_key: str) -> Any:
+    """A Hub id as is; a local model or data path (trained without a Hub id for it) by its last name.
+
+    A context saved by an older version may not record the Hub id: then only absolute paths are cut.
+    """
+    value = context.get(key)
+    if id_key not in context:
+        return public_path(value)
+    if context[id_key] or not isinstance(value, str) or not value:
+        return value
+    return Path(value.rstrip("/\\")).name or value
+
+
+def _public_recipe(path: Path) -> str | None:
+    """recipe.yaml with local paths reduced to their names (``output_dir: /home/alice/runs/x`` -> ``x``)."""
+    from bioinstruct.training.recipe_file import recipe_yaml
+
+    if not path.is_file():
+        return None
+    try:
+        recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as err:
+        raise DataError(
+            f"{str(path)!r} is not valid YAML ({type(err).__name__}); it is published with the card"
+        ) from None
+    if not isinstance(recipe, dict):
+        raise DataError(
+            f"{str(path)!r} must be a YAML mapping of training settings, got {type(recipe).__name__}"
+        )
+    return recipe_yaml(public_copy(recipe))
+
+
+def _publish_adapter_config(source: Path, target: Path) -> None:
+    """PEFT records the base model as given; a local folder is published by its name only."""
+    try:
+        config = json.loads(source.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise DataError(f"{str(source)!r} is not valid JSON ({err})") from None
+    base = config.get("base_model_name_or_path") if isinstance(config, dict) else None
+    if public_path(base) != base:
+        config["base_model_name_or_path"] = public_path(base)
+        target.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def push_adapter(

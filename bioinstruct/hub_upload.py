@@ -92,6 +92,9 @@ def _is_bioinstruct_card(path: Path) -> bool:
 def check_dry_run_target(target: Path, names: Collection[str]) -> None:
     """Accept a new, empty, or earlier dry-run folder (a bioinstruct README.md and only ``names``)."""
     if not target.exists():
+        parent = next((p for p in target.absolute().parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise ConfigError(f"--dry-run {str(target)!r}: {str(parent)!r} is a file, not a folder")
         return
     if not target.is_dir():
         raise ConfigError(f"--dry-run {str(target)!r} exists and is not a folder")

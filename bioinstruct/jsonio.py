@@ -95,6 +95,17 @@ def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
     return data
 
 
+def readable_like_open(path: str | os.PathLike) -> None:
+    """Give a temp file the permissions ``open()`` would have given the final file (0666 minus umask).
+
+    ``mkstemp`` creates files readable by their owner only; an atomic write renames such a file
+    into place, which would leave datasets and reports unreadable to colleagues on a shared machine.
+    """
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def write_records(path: str | os.PathLike, rows: Iterable[dict[str, Any]], jsonl: bool | None = None) -> Path:
     """Write ``rows`` atomically: JSONL for ``.jsonl``/``.ndjson`` (or ``jsonl=True``), else an
     indented JSON list.
@@ -114,6 +125,7 @@ def write_records(path: str | os.PathLike, rows: Iterable[dict[str, Any]], jsonl
                 fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
+        readable_like_open(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

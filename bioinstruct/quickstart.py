@@ -20,14 +20,15 @@ The Hub is not contacted (``HF_HUB_OFFLINE=1`` unless the environment says other
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
-import shutil
 from pathlib import Path
 from typing import Any
 
 from bioinstruct.errors import ConfigError
+from bioinstruct.quickstart_outputs import reuse_adapter, write_report
 from bioinstruct.resources import data_path
 
 HELD_OUT_BENCHMARK = "instructions"
@@ -52,6 +53,7 @@ FULL_SCALE = {
     ),
 }
 STEPS = 5
+SEED_TASKS = 80  # rows of the bundled seed set, the data without a teacher endpoint
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     if args.steps < 1 or args.heldout < 1 or args.qa_limit < 1 or args.num_instructions < 1:
         raise ConfigError("--steps, --heldout, --qa-limit and --num-instructions must be at least 1")
     out = Path(args.output_dir)
+    _check_arguments(args, out)
     data_files = parse_name_path_pairs(args.data_file)
     qa_files, qa_notes = _local_qa_benchmarks(data_files)
 
@@ -119,10 +122,36 @@ def run(args: argparse.Namespace) -> int:
     decontamination = _decontamination_step(rows, qa_files, out / "data" / "decontamination.json")
     train_file, heldout_file = _split_step(rows, args.heldout, out / "data")
     model, adapter_dir = _train_step(args, out, train_file)
+    if adapter_dir is None:
+        return 2  # training printed its one-line error
     eval_dir = _evaluate_step(model, adapter_dir, heldout_file, qa_files, qa_notes, args.qa_limit, out)
     report = _report_step(out, eval_dir, adapter_dir, generation_dir, decontamination)
     print(f"\ndone: the report is {report / 'README.md'}")
     return 0
+
+
+def _teacher_url(args: argparse.Namespace) -> str | None:
+    return args.base_url or os.environ.get("OPENAI_BASE_URL")
+
+
+def _check_arguments(args: argparse.Namespace, out: Path) -> None:
+    """What can be known wrong before any work (and before any teacher dollar is spent)."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--output-dir {str(out)!r} is a file, not a folder")
+    model = args.model
+    looks_local = model is not None and (model.startswith(("/", ".", "~")) or model.count("/") > 1)
+    if looks_local and not Path(model).expanduser().exists():
+        raise ConfigError(
+            f"--model {model!r}: no such model folder (pass a local model folder or a cached Hub id such as "
+            "org/name)"
+        )
+    teacher = bool(_teacher_url(args) or os.environ.get("OPENAI_API_KEY"))
+    rows = args.num_instructions if teacher else SEED_TASKS
+    if args.heldout >= rows:
+        source = f"--num-instructions {rows}" if teacher else f"the {rows} bundled seed tasks"
+        raise ConfigError(
+            f"--heldout {args.heldout} leaves no training rows from {source}; hold out fewer than {rows}"
+        )
 
 
 def _step(number: int, text: str, full_scale: str | None = None) -> None:
@@ -137,7 +166,7 @@ def _step(number: int, text: str, full_scale: str | None = None) -> None:
 def _data_step(
     args: argparse.Namespace, out: Path, qa_files: dict[str, str]
 ) -> tuple[list[dict[str, Any]], Path | None]:
-    base_url = args.base_url or os.environ.get("OPENAI_BASE_URL")
+    base_url = _teacher_url(args)
     if not (base_url or os.environ.get("OPENAI_API_KEY")):
         _step(
             1,
@@ -149,10 +178,11 @@ def _data_step(
 
         return [dict(row) for row in load_seed_tasks(None)], None
 
+    from bioinstruct.cards.dataset import public_url
     from bioinstruct.generation.builder import BioInstructBuilder
 
     generation_dir = out / "generate"
-    where = base_url or "the OpenAI API"
+    where = public_url(base_url) or "the OpenAI API"  # never a user:key@ or ?key= of the URL
     _step(
         1,
         f"data: generating {args.num_instructions} instructions with {args.teacher_model} at {where} "
@@ -196,11 +226,18 @@ def _local_qa_benchmarks(data_files: dict[str, str]) -> tuple[dict[str, str], di
     from bioinstruct.errors import DataError
     from bioinstruct.evaluation.registry import get_benchmark, list_benchmarks
 
+    qa = list_benchmarks("qa")
     for name in data_files:
         get_benchmark(name)  # a typo is an error here, not a silently skipped benchmark
+        if name not in {bench.name for bench in qa}:
+            raise ConfigError(
+                f"--data-file {name}=...: the quickstart evaluates the QA benchmarks "
+                f"({', '.join(bench.name for bench in qa)}); score {name} with `bioinstruct evaluate "
+                f"--benchmarks {name} --data-file {name}=PATH`"
+            )
     found: dict[str, str] = {}
     notes: dict[str, str] = {}
-    for bench in list_benchmarks("qa"):
+    for bench in qa:
         if bench.name in data_files:
             found[bench.name] = data_files[bench.name]
         elif bench.hub is None:
@@ -271,7 +308,8 @@ def _split_step(rows: list[dict[str, Any]], heldout: int, folder: Path) -> tuple
 # -- 3. train ----------------------------------------------------------------------------------
 
 
-def _train_step(args: argparse.Namespace, out: Path, train_file: Path) -> tuple[str, Path]:
+def _train_step(args: argparse.Namespace, out: Path, train_file: Path) -> tuple[str, Path | None]:
+    """Train the adapter; ``(model, None)`` when training failed (it printed why)."""
     from bioinstruct.training.cli import main as train_main
 
     model = args.model or str(out / "tiny-llama")
@@ -282,6 +320,14 @@ def _train_step(args: argparse.Namespace, out: Path, train_file: Path) -> tuple[
         f"train: LoRA SFT of {model} for {args.steps} steps with recipe {recipe.name} (TRL SFTTrainer + PEFT)",
         FULL_SCALE["train"],
     )
+    record = {
+        "model": args.model or "tiny-llama",
+        "steps": args.steps,
+        "train_sha256": hashlib.sha256(train_file.read_bytes()).hexdigest(),
+    }
+    if reuse_adapter(adapter_dir, record):
+        print(f"      reusing the adapter trained by an earlier run with the same settings in {adapter_dir}")
+        return model, adapter_dir
     if args.model is None and not (Path(model) / "config.json").is_file():
         from bioinstruct.training.tiny import build_tiny_llama
 
@@ -306,9 +352,7 @@ def _train_step(args: argparse.Namespace, out: Path, train_file: Path) -> tuple[
         ],
         prog="bioinstruct quickstart",
     )
-    if code != 0:
-        raise ConfigError(f"training failed (exit {code}); see the message above")
-    return model, adapter_dir
+    return model, adapter_dir if code == 0 else None
 
 
 # -- 4. evaluate -------------------------------------------------------------------------------
@@ -354,60 +398,10 @@ def _report_step(
     generation_dir: Path | None,
     decontamination: dict[str, Any] | None,
 ) -> Path:
-    from bioinstruct.evaluation.report import CHART_FILE, MARKDOWN_FILE, RESULTS_FILE
-    from bioinstruct.hub import push_adapter, push_dataset
-
     report = out / "report"
-    hub = report / "hub"
     _step(
         5,
         f"report: results, chart and the Hub folders `push --dry-run` writes, in {report}",
         FULL_SCALE["push"],
     )
-    report.mkdir(parents=True, exist_ok=True)
-    for name in (RESULTS_FILE, MARKDOWN_FILE, CHART_FILE):
-        if (eval_dir / name).is_file():
-            shutil.copy2(eval_dir / name, report / name)
-    adapter_folder = push_adapter(
-        adapter_dir,
-        "your-name/bioinstruct-quickstart-lora",
-        results=eval_dir / RESULTS_FILE,
-        dry_run=hub / "adapter",
-    )
-    dataset_folder = None
-    if generation_dir is not None:
-        dataset_folder = push_dataset(
-            generation_dir, "your-name/bioinstruct-quickstart", dry_run=hub / "dataset"
-        )
-    lines = [
-        "# bioinstruct quickstart report",
-        "",
-        "Every stage ran through the code used at full scale; only the sizes differ. The tiny model has random",
-        "weights, so its scores say nothing about BioInstruct: they show that the pipeline runs.",
-        "",
-        "## Results (base vs adapter, unmerged)",
-        "",
-        (eval_dir / MARKDOWN_FILE).read_text(encoding="utf-8").strip(),
-        "",
-    ]
-    if (report / CHART_FILE).is_file():
-        lines += [f"![results]({CHART_FILE})", ""]
-    lines += ["## Files", ""]
-    lines.append(f"- Model card and the exact folder `push adapter` would upload: `{Path(adapter_folder)}`")
-    if dataset_folder:
-        lines.append(
-            f"- Dataset card and the exact folder `push dataset` would upload: `{Path(dataset_folder)}`"
-        )
-    else:
-        lines.append(
-            "- No dataset card: the data were the bundled seed tasks (no teacher endpoint was configured)"
-        )
-    if decontamination is not None:
-        lines.append(
-            f"- Decontamination: {decontamination['rows_flagged']} of {decontamination['rows_checked']} training rows "
-            f"flagged against {', '.join(decontamination['benchmarks'])} (`{out / 'data' / 'decontamination.json'}`)"
-        )
-    lines += ["", "## At full scale", ""]
-    lines += [f"- {stage}: `{command}`" for stage, command in FULL_SCALE.items()]
-    (report / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return report
+    return write_report(report, eval_dir, adapter_dir, generation_dir, decontamination, FULL_SCALE)

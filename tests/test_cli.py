@@ -37,3 +37,18 @@ def test_missing_extra_is_one_clear_line(monkeypatch, capsys):
     assert err == [
         "bioinstruct: error: `bioinstruct train` needs 'trl', which is not installed: pip install 'bioinstruct[train]'"
     ]
+
+
+@pytest.mark.parametrize(
+    ("stage", "hint"),
+    [("generate", "rerun the same command to resume"), ("decontaminate", "no partial output was written")],
+)
+def test_ctrl_c_says_whether_rerunning_resumes(stage, hint, monkeypatch, capsys):
+    import bioinstruct.cli as cli
+
+    def interrupted(name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_import_stage", interrupted)
+    assert cli.main([stage, "x"]) == 130
+    assert capsys.readouterr().err == f"bioinstruct: interrupted; {hint}.\n"

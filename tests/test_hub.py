@@ -215,3 +215,20 @@ def test_push_adapter_needs_the_training_card_context(tmp_path):
     with pytest.raises(ConfigError, match="must look like 'namespace/name'"):
         push_adapter(adapter, "my-org/lora", dataset_id="nodataset", dry_run=tmp_path / "dry")
     assert not (tmp_path / "dry").exists()
+
+
+def test_a_dry_run_under_a_file_is_one_clear_error(tmp_path, capsys):
+    make_run(tmp_path / "run")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match=r"--dry-run .*file/out'.*file' is a file, not a folder"):
+        push_dataset(tmp_path / "run", "my-org/bio", dry_run=tmp_path / "file" / "out")
+    argv = [
+        "push",
+        "dataset",
+        str(tmp_path / "run"),
+        "my-org/bio",
+        "--dry-run",
+        str(tmp_path / "file" / "a" / "b"),
+    ]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.count("\n") == 1

@@ -109,3 +109,21 @@ def test_append_jsonl_is_durable_line_by_line(tmp_path):
         assert os.path.getsize(path) > 0  # flushed before the file is closed
         append_jsonl(fh, ROWS[1])
     assert list(iter_jsonl(path)) == ROWS
+
+
+def test_atomic_writes_are_readable_like_files_open_creates(tmp_path):
+    """mkstemp makes owner-only files; a dataset or report renamed into place must not stay 0600."""
+    import os
+    import stat
+
+    from bioinstruct.generation.journal import write_json_atomic
+    from bioinstruct.jsonio import write_records
+
+    old = os.umask(0o022)
+    try:
+        records = write_records(tmp_path / "rows.jsonl", [{"a": 1}])
+        write_json_atomic(tmp_path / "run.json", {"a": 1})
+    finally:
+        os.umask(old)
+    for path in (records, tmp_path / "run.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path

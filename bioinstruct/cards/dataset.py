@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import bioinstruct
-from bioinstruct.cards.evaluation import public_source
+from bioinstruct.cards.evaluation import public_copy, public_source
 from bioinstruct.cards.render import parse_card, render_template
 from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.resources import data_path
@@ -101,8 +101,9 @@ def check_license(license_id: str) -> str:
 
 
 def public_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """run.json ``config`` as the card may show it: credential-free endpoint, no key-like fields."""
-    shown = {key: value for key, value in config.items() if not _SECRET_KEY.search(str(key))}
+    """run.json ``config`` as the card may show it: credential-free endpoint, no key-like fields, and
+    local files (a custom prompt template) by their name only."""
+    shown = {key: public_copy(value) for key, value in config.items() if not _SECRET_KEY.search(str(key))}
     for key in CONFIG_KEYS:
         shown.setdefault(key, None)
     shown["base_url"] = public_url(shown["base_url"])

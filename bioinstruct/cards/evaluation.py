@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -48,10 +49,23 @@ def load_results_file(path: str | Path) -> tuple[dict[str, Any], Path]:
         missing = [
             key for key in ("benchmark", "model", "metrics", "primary_metric", "n") if key not in entry
         ]
-        if missing or entry["primary_metric"] not in (entry.get("metrics") or {}):
+        metrics = entry.get("metrics") if isinstance(entry.get("metrics"), dict) else {}
+        if missing or entry["primary_metric"] not in metrics:
             what = f"lacks {', '.join(missing)}" if missing else f"has no {entry['primary_metric']!r} metric"
-            raise DataError(f"{str(file)!r}: results[{index}] ({entry.get('benchmark', '?')}) {what}")
+        elif not _is_number(metrics[entry["primary_metric"]]):
+            what = f"has {entry['primary_metric']} = {metrics[entry['primary_metric']]!r}, expected a number"
+        elif entry.get("ci") is not None and not (
+            isinstance(entry["ci"], list) and len(entry["ci"]) == 2 and all(map(_is_number, entry["ci"]))
+        ):
+            what = f"has ci = {entry['ci']!r}, expected [low, high] or null"
+        else:
+            continue
+        raise DataError(f"{str(file)!r}: results[{index}] ({entry.get('benchmark', '?')}) {what}")
     return data, file
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _adapter_path(entry: Mapping[str, Any]) -> str | None:
@@ -69,14 +83,20 @@ def select_for_adapter(
     """The results of the adapter in ``adapter_dir`` and the base model's results from the same file.
 
     Matched on the adapter path recorded in each result (resolved), else on the folder name when
-    exactly one evaluated adapter has it (an evaluation run from another working directory).
+    exactly one evaluated adapter has it and its recorded path does not exist here (an evaluation run
+    from another working directory or machine; an existing folder of that name is another adapter).
     """
     target = Path(adapter_dir).resolve()
     adapters = [entry for entry in entries if entry.get("adapter") is not None]
     mine = [entry for entry in adapters if (path := _adapter_path(entry)) and _resolved(path) == target]
     if not mine:
+        # A path that exists here is another folder (resolved, it is not this one): never a match.
         by_name = [
-            entry for entry in adapters if (path := _adapter_path(entry)) and Path(path).name == target.name
+            entry
+            for entry in adapters
+            if (path := _adapter_path(entry))
+            and Path(path).name == target.name
+            and not _resolved(path).exists()
         ]
         if by_name and len({_adapter_path(entry) for entry in by_name}) == 1:
             logger.warning(
@@ -87,6 +107,13 @@ def select_for_adapter(
                 target.name,
             )
             mine = by_name
+    if not mine and not any(_adapter_path(entry) for entry in adapters):
+        # An older results.json records no adapter paths, only the adapter's name (its folder's, by default).
+        mine = [entry for entry in adapters if entry["adapter"] == target.name]
+        if mine:
+            logger.warning(
+                "results in %s record no adapter paths; matched the adapter named %r", source, target.name
+            )
     if not mine:
         held = sorted({f"{entry['adapter']} ({_adapter_path(entry) or 'no path'})" for entry in adapters})
         raise DataError(
@@ -94,30 +121,45 @@ def select_for_adapter(
             f"{'adapters ' + ', '.join(held) if held else 'base-model results only'}. Evaluate this adapter with "
             f"`bioinstruct evaluate --model BASE --adapter {adapter_dir}`"
         )
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for entry in mine:
+        key = (entry["model"], *protocol_key(entry))
+        if key in seen:
+            raise DataError(
+                f"{str(source)!r} scores the adapter twice on {entry['benchmark']} under the same protocol "
+                f"({protocol_tag(entry)}, data: {_data_source(entry.get('protocol') or {})}; n={seen[key]['n']} "
+                f"and n={entry['n']}); the card can show one: keep one of them in the file"
+            )
+        seen[key] = entry
+    order = {name: position for position, name in enumerate(dict.fromkeys(e["benchmark"] for e in mine))}
+    mine = sorted(mine, key=lambda entry: order[entry["benchmark"]])  # one benchmark's protocols together
     models = {entry["model"] for entry in mine}
     base = [entry for entry in entries if entry.get("adapter") is None and entry["model"] in models]
     return mine, base
 
 
 def protocol_key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What makes two scores comparable: benchmark, protocol, shots, template, and the same items."""
     protocol = entry.get("protocol") or {}
     return (
         entry["benchmark"],
         protocol.get("protocol"),
         protocol.get("num_fewshot", 0),
         protocol.get("template"),
+        protocol.get("data_source"),
+        protocol.get("limit"),
     )
 
 
 def protocol_tag(entry: Mapping[str, Any]) -> str:
     """``loglikelihood, 0-shot, bioinstruct template``."""
-    _, word, shots, template = protocol_key(entry)
+    _, word, shots, template, *_ = protocol_key(entry)
     return f"{word or '?'}, {shots}-shot, {template or '?'} template"
 
 
 def protocol_slug(entry: Mapping[str, Any]) -> str:
     """``loglikelihood-0shot-bioinstruct``: the metric ``config`` in ``model-index``."""
-    _, word, shots, template = protocol_key(entry)
+    _, word, shots, template, *_ = protocol_key(entry)
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{word or 'unknown'}-{shots}shot-{template or 'unknown'}")
 
 
@@ -129,6 +171,28 @@ def public_source(source: str | None) -> str:
     return source
 
 
+def public_path(value: Any) -> Any:
+    """An absolute local path's last component (``/home/alice/runs/lora`` -> ``lora``); anything else as is.
+
+    Why: cards, recipes and results are published, and a machine's directories name its users. Hub
+    ids (``org/name``) and relative paths are not absolute, so they are kept.
+    """
+    if not isinstance(value, str) or not re.match(r"^(/|~|\\|[A-Za-z]:[\\/])", value):
+        return value
+    return re.split(r"[\\/]", value.rstrip("/\\"))[-1] or value
+
+
+def public_copy(value: Any) -> Any:
+    """``value`` (JSON-like) with every absolute local path and local data file reduced to its name."""
+    if isinstance(value, dict):
+        return {key: public_copy(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [public_copy(item) for item in value]
+    if isinstance(value, str) and value.startswith("local file "):
+        return public_source(value)
+    return public_path(value)
+
+
 def _data_source(protocol: Mapping[str, Any]) -> str:
     return public_source(protocol.get("data_source"))
 
@@ -138,11 +202,17 @@ def protocol_line(entry: Mapping[str, Any]) -> str:
     parts = [protocol_tag(entry), f"n={entry['n']}", f"data: {_data_source(protocol)}"]
     if protocol.get("items"):
         parts.append(f"items: {protocol['items']}")
-    if protocol.get("limit"):
+    if _limited(entry):
         parts.append(f"limited to the first {protocol['limit']} items")
     if entry.get("unparseable"):
         parts.append(f"{entry['unparseable']} of {entry['n']} answers unparseable (counted wrong)")
     return "; ".join(parts)
+
+
+def _limited(entry: Mapping[str, Any]) -> bool:
+    """Whether ``--limit`` cut the benchmark short (fewer items than the limit means all were scored)."""
+    limit = (entry.get("protocol") or {}).get("limit")
+    return bool(limit) and entry["n"] >= limit
 
 
 def _percent(value: Any) -> float:
@@ -174,7 +244,8 @@ def eval_result_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
     bench = _benchmark(entry["benchmark"])
     task = protocol.get("task") or (bench.task if bench else "generation")
     hub = bench.hub if bench is not None else None
-    from_hub = hub is not None and not str(protocol.get("data_source", "")).startswith("local file")
+    source = str(protocol.get("data_source") or "")
+    from_hub = hub is not None and bool(source) and not source.startswith("local file")  # unknown: no split
     metric = entry["primary_metric"]
     args: dict[str, Any] = {
         "protocol": protocol.get("protocol"),
@@ -183,10 +254,11 @@ def eval_result_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
         "n": entry["n"],
         "data_source": _data_source(protocol),
     }
-    if protocol.get("limit"):
+    if _limited(entry):
         args["limit"] = protocol["limit"]
     if entry.get("ci"):
         args["ci95"] = [_percent(entry["ci"][0]), _percent(entry["ci"][1])]
+    args = {key: value for key, value in args.items() if value is not None}  # YAML drops them: keep it exact
     return {
         "task_type": _TASK_TYPES.get(task, "text-generation"),
         "task_name": (bench.description if bench is not None and bench.description else entry["benchmark"]),
@@ -228,7 +300,7 @@ def evaluation_context(
         )
     skipped = {str(name): str(reason) for name, reason in (data.get("skipped") or {}).items()}
     return {
-        "base_model": sorted({entry["model"] for entry in mine})[0],
+        "base_model": public_path(sorted({entry["model"] for entry in mine})[0]),
         "rows": rows,
         "skipped": skipped,
         "eval_results": [eval_result_fields(entry) for entry in mine],
@@ -245,5 +317,5 @@ def evaluation_for_adapter(
     """
     data, file = load_results_file(results)
     mine, base = select_for_adapter(data["results"], adapter_dir, file)
-    published = {"results": mine + base, "skipped": data.get("skipped") or {}}
+    published = public_copy({"results": mine + base, "skipped": data.get("skipped") or {}})
     return evaluation_context(mine, base, data), published

@@ -275,6 +275,11 @@ class Evaluator:
         raw = [cache.entries[key] for key in keys]
         result = _score(bench, rows, items, texts, raw, protocol)
         word, scoring = _PROTOCOL_WORDS[protocol]
+        if bench.task == "generation":  # free text scored against the reference, not parsed to a choice
+            scoring = (
+                f"greedy generation (up to {bench.max_new_tokens} new tokens) scored against the reference"
+            )
+            scoring += f" ({bench.primary_metric} is the headline metric)"
         result.model, result.adapter = self.model, variant
         result.protocol = {
             "task": bench.task,

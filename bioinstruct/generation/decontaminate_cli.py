@@ -21,6 +21,7 @@ from bioinstruct.generation.decontamination import (
     DEFAULT_THRESHOLD,
     ContaminationIndex,
     decontaminate,
+    row_fields,
 )
 from bioinstruct.generation.journal import write_json_atomic
 from bioinstruct.generation.tokenization import TOKENIZERS
@@ -33,8 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "data",
         metavar="DATA",
-        help="Instruction dataset: JSONL, a JSON list (Alpaca format), or a `bioinstruct generate` "
-        f"output folder (its {INSTRUCTIONS}).",
+        help="Instruction dataset: JSONL, a JSON list (Alpaca format), a `bioinstruct generate` "
+        f"output folder (its {INSTRUCTIONS}) or a `datasets` save_to_disk folder (its 'train' split if it "
+        "has splits).",
     )
     parser.add_argument(
         "--benchmarks",
@@ -80,15 +82,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
 
 
-def _data_path(data: str) -> Path:
+def _read_data(data: str) -> tuple[list[dict], Path]:
+    """The rows of DATA and the file they came from (the folder itself for a save_to_disk dataset)."""
     path = Path(data)
-    if path.is_dir():
-        path = path / INSTRUCTIONS
-        if not path.is_file():
+    if not path.is_dir():
+        return read_records(path), path
+    if (path / INSTRUCTIONS).is_file():
+        return read_records(path / INSTRUCTIONS), path / INSTRUCTIONS
+    from datasets import DatasetDict, load_from_disk
+
+    try:
+        loaded = load_from_disk(str(path))
+    except Exception:  # noqa: BLE001 - datasets raises several types for "not a saved dataset"
+        raise DataError(
+            f"{data}: a folder without {INSTRUCTIONS} that is not a `save_to_disk` dataset either; pass a "
+            "JSON/JSONL file, a `bioinstruct generate` output folder or a `save_to_disk` folder"
+        ) from None
+    if isinstance(loaded, DatasetDict):
+        if "train" not in loaded:
             raise DataError(
-                f"{data}: a folder without {INSTRUCTIONS}; pass a JSON/JSONL file or a `bioinstruct generate` output folder"
+                f"{data}: a saved DatasetDict without a 'train' split (splits: {', '.join(loaded)}); save the "
+                "split to check on its own with ds[split].save_to_disk(...)"
             )
-    return path
+        loaded = loaded["train"]
+    return loaded.to_list(), path
+
+
+def _check_rows(rows: list[dict], source: Path) -> None:
+    """Every row's fields, before minutes of loading benchmarks (the same rules as :func:`decontaminate`)."""
+    try:
+        for position, row in enumerate(rows):
+            row_fields(row, f"row {position}")
+    except DataError as err:
+        raise DataError(f"{source}: {err}") from None
+
+
+def _check_targets(args: argparse.Namespace, source: Path) -> None:
+    """Refuse outputs that would overwrite the input or each other, or cannot be files, before any work."""
+    targets = [
+        (flag, value) for flag, value in (("--report", args.report), ("--output", args.output)) if value
+    ]
+    for flag, value in targets:
+        target = Path(value)
+        if target.is_dir():
+            raise DataError(f"{flag} {value!r} is a folder; pass a file path")
+        parent = next((p for p in target.absolute().parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise DataError(f"{flag} {value!r}: {str(parent)!r} is a file, not a folder")
+        if target.exists() and source.is_file() and target.samefile(source):
+            raise DataError(
+                f"{flag} {value!r} is the input data {str(source)!r}; the input is never overwritten, "
+                "write to another file"
+            )
+    if len(targets) == 2 and Path(args.report).absolute() == Path(args.output).absolute():
+        raise DataError(f"--report and --output are the same file {args.report!r}; pass two paths")
 
 
 def _table(report: dict) -> str:
@@ -123,8 +170,9 @@ def _write(path: str, what: str, write: Callable[[], object]) -> None:
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     data_files = parse_name_path_pairs(args.data_file)
-    path = _data_path(args.data)
-    rows = read_records(path)
+    rows, path = _read_data(args.data)
+    _check_rows(rows, path)
+    _check_targets(args, path)
     index = ContaminationIndex.from_benchmarks(
         args.benchmarks,
         data_files=data_files,

@@ -157,6 +157,15 @@ def _field(row: Any, name: str, where: str, required: bool = False) -> str:
     return row[name]
 
 
+def row_fields(row: Any, where: str) -> tuple[str, str, str]:
+    """``(instruction, input, output)`` of a row; a DataError naming ``where`` for a missing or non-text field."""
+    return (
+        _field(row, "instruction", where, required=True),
+        _field(row, "input", where),
+        _field(row, "output", where),
+    )
+
+
 def decontaminate(
     rows: Iterable[Mapping[str, Any]],
     index: ContaminationIndex,
@@ -175,12 +184,7 @@ def decontaminate(
     clean, flagged = [], []
     bar = tqdm(rows, disable=not progress, file=sys.stderr, unit="row", desc="decontaminate")
     for position, row in enumerate(bar):
-        where = f"row {position}"
-        parts = (
-            _field(row, "instruction", where, required=True),
-            _field(row, "input", where),
-            _field(row, "output", where),
-        )
+        parts = row_fields(row, f"row {position}")
         overlaps = index.check(*parts)
         report.rows_checked += 1
         if overlaps:
@@ -241,6 +245,7 @@ __all__ = [
     "decontaminate",
     "load_test_sets",
     "normalize_words",
+    "row_fields",
     "row_text",
     "run_report",
 ]

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bioinstruct.errors import DataError
-from bioinstruct.jsonio import append_jsonl, iter_jsonl
+from bioinstruct.jsonio import append_jsonl, iter_jsonl, readable_like_open
 
 JOURNAL = "journal.jsonl"
 INSTRUCTIONS = "instructions.jsonl"
@@ -61,6 +61,7 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, sort_keys=False)
             handle.write("\n")
+        readable_like_open(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.evaluation.registry import Benchmark, Item, list_groups, resolve_benchmarks
+from bioinstruct.evaluation.registry import Benchmark, Item, get_benchmark, list_groups, resolve_benchmarks
 from bioinstruct.generation.similarity import SimilarityIndex
 from bioinstruct.generation.tokenization import Tokenizer, get_tokenizer
 
@@ -102,6 +102,10 @@ def load_test_sets(
         raise ConfigError("no benchmark given to decontaminate against; e.g. --benchmarks qa")
     for name in files:
         if name not in chosen:
+            try:  # a mistyped --data-file name is an error with a suggestion, not a warning
+                get_benchmark(name)
+            except ConfigError as err:
+                raise ConfigError(f"a data file ({files[name]}) is given for an {err}") from None
             logger.warning("a data file was given for %r, which is not being checked", name)
     for bench in chosen.values():  # a missing local file fails before minutes of Hub downloads
         if bench.name in explicit and bench.needs_local_data and bench.name not in files:

@@ -116,7 +116,15 @@ def model_card_data(context: Mapping[str, Any]) -> Any:
     from huggingface_hub import EvalResult, ModelCardData
 
     evaluation = context.get("evaluation")
-    eval_results = [EvalResult(**fields) for fields in evaluation["eval_results"]] if evaluation else None
+    eval_results = None
+    if evaluation:
+        # model-index holds one entry per task and dataset with its metrics; ordered that way, the
+        # card parses back to the same list, whatever order results.json had.
+        groups: dict[tuple, list[Any]] = {}
+        for fields in evaluation["eval_results"]:
+            result = EvalResult(**fields)
+            groups.setdefault(result.unique_identifier, []).append(result)
+        eval_results = [result for group in groups.values() for result in group] or None
     tags = ["bioinstruct", "biomedical", "trl", "sft"]
     tags += ["lora"] if context["adapter"] else []
     tags += ["qlora"] if context.get("quantization") else []

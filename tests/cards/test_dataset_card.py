@@ -206,3 +206,15 @@ def test_a_local_test_file_is_named_without_the_directories_of_the_machine(tmp_p
     card = render_dataset_card(rows, run, "my-org/bio-4")
     assert "| medqa | 1273 | 1 | 1 | 0 | local file medqa_test.jsonl |" in card
     assert "/home/someone" not in card
+
+
+def test_a_generation_report_counts_candidates_and_local_template_paths_are_not_published(tmp_path):
+    rows = make_run(tmp_path / "run")
+    run = full_run()
+    run["config"].update(prompt_template="/home/alice/prompts/generate.jinja")
+    run["decontamination"] = dict(REPORT, action="reject", rows_checked=85)
+    card = render_dataset_card(rows, run, "my-org/bio-4")
+    # 85 candidates were checked for a dataset of 4 rows: "1 row of 85" would not add up
+    assert "1 candidate of\n85 was flagged; action: **reject** (checked during generation" in card
+    assert "| Benchmark | Test items | Candidates flagged |" in card
+    assert "| Generation prompt | `generate.jinja`, hash `0123456789abcdef` |" in card and "alice" not in card

@@ -183,3 +183,144 @@ def test_dataset_link_and_a_context_from_an_older_version(tmp_path):
     card, _ = build(tmp_path, adapter, dataset_id="my-org/bioinstruct-25k")
     assert ModelCard(card).data.datasets == ["my-org/bioinstruct-25k"]
     assert "[`my-org/bioinstruct-25k`](https://huggingface.co/datasets/my-org/bioinstruct-25k)" in card
+
+
+def test_several_protocols_in_any_order_render_grouped_per_benchmark(tmp_path):
+    adapter = make_adapter(tmp_path / "lora")
+    mine = str(adapter)
+    entries = [
+        result("medqa", "lora", 0.41, adapter_path=mine),
+        result("pubmedqa", "lora", 0.62, adapter_path=mine),
+        result("medqa", "lora", 0.39, adapter_path=mine, protocol="generative", shots=1),
+        result("medqa", None, 0.28, protocol="generative", shots=1),
+        result("medqa", None, 0.30),
+    ]
+    (tmp_path / "results.json").write_text(json.dumps({"results": entries}))
+    card, _ = build(tmp_path, adapter, tmp_path / "results.json")
+    rows = [line.split(" | ")[:5] for line in card.splitlines() if line.startswith(("| medqa", "| pubmedqa"))]
+    assert rows == [
+        ["| medqa", "accuracy", "loglikelihood, 0-shot, bioinstruct template", "41.0 [36.0, 46.0]", "30.0 [25.0, 35.0]"],
+        ["| medqa", "accuracy", "generative, 1-shot, bioinstruct template", "39.0 [34.0, 44.0]", "28.0 [23.0, 33.0]"],
+        ["| pubmedqa", "accuracy", "loglikelihood, 0-shot, bioinstruct template", "62.0 [57.0, 67.0]", "–"],
+    ]  # fmt: skip
+    index = [(r.dataset_name, r.metric_config, r.metric_value) for r in ModelCard(card).data.eval_results]
+    assert index == [
+        ("medqa", "loglikelihood-0shot-bioinstruct", 41.0),
+        ("medqa", "generative-1shot-bioinstruct", 39.0),
+        ("pubmedqa", "loglikelihood-0shot-bioinstruct", 62.0),
+    ]
+
+
+def test_ambiguous_or_malformed_results_are_one_clear_error(tmp_path):
+    adapter = make_adapter(tmp_path / "lora")
+    mine = str(adapter)
+    path = tmp_path / "results.json"
+    twice = [
+        result("medqa", "lora", 0.41, adapter_path=mine),
+        result("medqa", "lora", 0.45, adapter_path=mine),
+    ]
+    path.write_text(json.dumps({"results": twice}))
+    with pytest.raises(DataError, match="scores the adapter twice on medqa under the same protocol"):
+        evaluation_for_adapter(path, adapter)
+    for bad, shown in ((None, "None"), ("0.4", "'0.4'"), (True, "True"), (float("nan"), "nan")):
+        entry = result("medqa", "lora", 0.41, adapter_path=mine)
+        entry["metrics"]["accuracy"] = bad
+        path.write_text(json.dumps({"results": [entry]}))
+        with pytest.raises(
+            DataError, match=rf"results\[0\] \(medqa\) has accuracy = {shown}, expected a number"
+        ):
+            evaluation_for_adapter(path, adapter)
+    entry = result("medqa", "lora", 0.41, adapter_path=mine)
+    entry["ci"] = [0.3]
+    path.write_text(json.dumps({"results": [entry]}))
+    with pytest.raises(DataError, match=r"has ci = \[0.3\], expected \[low, high\] or null"):
+        evaluation_for_adapter(path, adapter)
+
+
+def test_results_of_an_older_format_match_on_the_adapter_name(tmp_path, caplog):
+    adapter = make_adapter(tmp_path / "lora")
+    entries = [result("medqa", None, 0.30), result("medqa", "lora", 0.41)]  # no adapter_path recorded
+    for entry in entries:
+        del entry["protocol"]["data_source"], entry["protocol"]["limit"]
+    bare = {
+        key: value for key, value in result("pubmedqa", "lora", 0.5).items() if key not in ("protocol", "ci")
+    }
+    (tmp_path / "results.json").write_text(json.dumps({"results": [*entries, bare]}))
+    with caplog.at_level(logging.WARNING):
+        card, _ = build(tmp_path, adapter, tmp_path / "results.json")
+    assert "record no adapter paths; matched the adapter named 'lora'" in caplog.text
+    assert (
+        "| medqa | accuracy | loglikelihood, 0-shot, bioinstruct template | 41.0 [36.0, 46.0] | 30.0" in card
+    )
+    results = ModelCard(card).data.eval_results
+    assert [(r.dataset_name, r.dataset_split, r.metric_value) for r in results] == [
+        ("medqa", None, 41.0),  # the data source is unknown: no Hub split is claimed
+        ("pubmedqa", None, 50.0),
+    ]
+
+
+def test_no_local_directory_reaches_the_published_folder(tmp_path):
+    home = "/home/alice"
+    context = {
+        **CONTEXT,
+        "base_model": f"{home}/models/llama-2-7b",
+        "base_model_id": None,
+        "dataset": f"{home}/data/bioinstruct",
+        "repo_or_path": f"{home}/runs/lora",
+        "recipe": {"model_name_or_path": f"{home}/models/llama-2-7b", "output_dir": f"{home}/runs/lora"},
+    }
+    for with_recipe_file in (True, False):
+        adapter = make_adapter(tmp_path / str(with_recipe_file) / "lora", context=context, recipe=False)
+        config = json.loads((adapter / "adapter_config.json").read_text())
+        config["base_model_name_or_path"] = f"{home}/models/llama-2-7b"
+        (adapter / "adapter_config.json").write_text(json.dumps(config))
+        if with_recipe_file:
+            (adapter / "recipe.yaml").write_text(
+                f"model_name_or_path: {home}/models/llama-2-7b\ndataset_name: {home}/data/bioinstruct\n"
+                f"output_dir: {home}/runs/lora\nlora_r: 8\n"
+            )
+        entries = [
+            result("medqa", None, 0.3, model=f"{home}/models/llama-2-7b", source=f"local file {home}/medqa.jsonl"),
+            result("medqa", "lora", 0.4, model=f"{home}/models/llama-2-7b", adapter_path=str(adapter),
+                   source=f"local file {home}/medqa.jsonl"),
+        ]  # fmt: skip
+        (adapter.parent / "results.json").write_text(json.dumps({"results": entries}))
+        card, out = build(adapter.parent, adapter, adapter.parent / "results.json")
+        for path in out.rglob("*"):
+            if path.is_file() and path.suffix != ".png":
+                assert "alice" not in path.read_text(errors="replace"), path.name
+        assert "| Base model | `llama-2-7b` (local) |" in card and "model_name_or_path: llama-2-7b" in card
+        assert (
+            json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == "llama-2-7b"
+        )
+        published = json.loads((out / "results.json").read_text())["results"]
+        assert published[0]["protocol"]["data_source"] == "local file medqa.jsonl"
+
+
+def test_the_card_states_what_the_run_did(tmp_path):
+    adapter = make_adapter(tmp_path / "lora", context={**CONTEXT, "hp": {**CONTEXT["hp"], "max_steps": 30}})
+    entry = result("instructions", "lora", 0.5, adapter_path=str(adapter), metric="rougeL")
+    entry["n"], entry["protocol"]["limit"] = 8, 100  # 8 rows under a limit of 100: nothing was cut
+    (tmp_path / "results.json").write_text(json.dumps({"results": [entry]}))
+    card, _ = build(tmp_path, adapter, tmp_path / "results.json")
+    assert "limited to" not in card and "limit" not in ModelCard(card).data.eval_results[0].metric_args
+    # the trainer's train_loss (1.2345) is the mean over the run, not the final loss
+    assert "| Steps / final train loss | 30 / 1.5 (logged at step 30) |" in card
+    assert "30 steps (`max_steps`, which overrides the 3.0 epoch(s))" in card
+
+
+def test_results_of_another_adapter_with_the_same_folder_name_are_refused(tmp_path):
+    ours = make_adapter(tmp_path / "run-b" / "adapter")
+    theirs = make_adapter(tmp_path / "run-a" / "adapter")  # e.g. two quickstart runs
+    entries = [result("medqa", None, 0.3), result("medqa", "adapter", 0.4, adapter_path=str(theirs))]
+    with pytest.raises(DataError, match=r"holds no results for the adapter .*run-b/adapter'"):
+        select_for_adapter(entries, ours, "results.json")
+
+
+def test_local_model_and_data_are_named_by_their_folder_and_hub_ids_kept(tmp_path):
+    context = {**CONTEXT, "base_model": "runs/quickstart/tiny-llama", "base_model_id": None}
+    card, _ = build(tmp_path, make_adapter(tmp_path / "lora", context=context))
+    assert "| Base model | `tiny-llama` (local) |" in card
+    assert "| Training data | `bioinstruct` (local) |" in card and "runs/quickstart" not in card
+    card, _ = build(tmp_path / "hub", make_adapter(tmp_path / "lora2"))
+    assert f"| Base model | [`{BASE}`](https://huggingface.co/{BASE}) |" in card

@@ -257,3 +257,76 @@ def test_bad_input_is_a_clear_error(medqa_index, tmp_path, capsys):
         "--data-file expects NAME=PATH (e.g. --data-file medqa=medqa.jsonl), got 'medqa'"
         in capsys.readouterr().err
     )
+
+
+def test_cli_never_overwrites_its_input_and_checks_its_outputs_before_any_work(samples_dir, tmp_path, capsys):
+    rows = [{"id": "r1", "instruction": VIGNETTE, "input": "", "output": "x"}]
+    data = write_jsonl(tmp_path / "data.jsonl", rows)
+    before = data.read_bytes()
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    write_jsonl(run_dir / "instructions.jsonl", rows)
+    (tmp_path / "folder").mkdir()
+    base = ["--benchmarks", "medqa", "--data-file", f"medqa={samples_dir / 'medqa.jsonl'}", "--no-progress"]
+    cases = [
+        ([str(data), *base, "--output", str(data)], "is the input data"),
+        ([str(run_dir), *base, "--output", str(run_dir / "instructions.jsonl")], "is the input data"),
+        ([str(data), *base, "--report", str(tmp_path / "folder"), "--output", str(tmp_path / "c.jsonl")],
+         "--report '" + str(tmp_path / "folder") + "' is a folder"),
+        ([str(data), *base, "--output", str(data / "clean.jsonl")], "is a file, not a folder"),
+        ([str(data), *base, "--report", str(tmp_path / "same"), "--output", str(tmp_path / "same")],
+         "are the same file"),
+    ]  # fmt: skip
+    for argv, message in cases:
+        assert main(["decontaminate", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    assert data.read_bytes() == before and (run_dir / "instructions.jsonl").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.jsonl", "folder", "run"], "nothing written"
+
+
+def test_cli_reads_a_save_to_disk_folder(samples_dir, tmp_path, capsys):
+    from datasets import Dataset, DatasetDict
+
+    item = pick(medqa_items(samples_dir), (60, 140))
+    rows = [
+        {"instruction": "Answer the USMLE question.", "input": item.input, "output": "A"},
+        {"instruction": "Define anemia.", "input": "", "output": "Low Hb."},
+    ]
+    Dataset.from_list(rows).save_to_disk(str(tmp_path / "ds"))
+    medqa = f"medqa={samples_dir / 'medqa.jsonl'}"
+    clean = tmp_path / "clean.jsonl"
+    argv = [
+        "decontaminate",
+        str(tmp_path / "ds"),
+        "--benchmarks",
+        "medqa",
+        "--data-file",
+        medqa,
+        "--no-progress",
+    ]
+    assert main([*argv, "--output", str(clean)]) == 0
+    assert "1 of 2 rows" in capsys.readouterr().out
+    assert [json.loads(line) for line in clean.read_text().splitlines()] == rows[1:]
+    DatasetDict({"test": Dataset.from_list(rows)}).save_to_disk(str(tmp_path / "dd"))
+    assert main(["decontaminate", str(tmp_path / "dd"), "--benchmarks", "medqa", "--data-file", medqa]) == 2
+    assert "without a 'train' split (splits: test)" in capsys.readouterr().err
+
+
+def test_cli_bad_rows_name_the_file_before_benchmarks_load(tmp_path, capsys):
+    data = tmp_path / "alpaca.json"
+    data.write_text(
+        json.dumps([{"instruction": "Define anemia.", "output": "x"}, {"input": "a", "output": "b"}])
+    )
+    # medqa is not loadable offline without a data file: the row error must come first
+    assert main(["decontaminate", str(data), "--benchmarks", "medqa", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"bioinstruct: error: {data}: row 1: missing field 'instruction' (fields present: ['input', 'output'])\n"
+    )
+
+
+def test_a_data_file_for_a_mistyped_benchmark_is_an_error_not_a_warning(samples_dir):
+    with pytest.raises(ConfigError, match=r"given for an unknown benchmark 'medqq'; did you mean 'medqa'"):
+        load_test_sets("medqa", {"medqq": samples_dir / "medqa.jsonl"})
