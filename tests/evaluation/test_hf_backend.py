@@ -67,10 +67,15 @@ def test_single_token_options_use_one_pass(tiny_model_dir: Path) -> None:
     assert scores[0] == pytest.approx(expected, abs=1e-4)
 
 
-def test_left_truncation_to_max_length(tiny_model_dir: Path) -> None:
+def test_left_truncation_to_max_length(tiny_model_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
     backend = HFBackend(str(tiny_model_dir), device="cpu", max_length=16)
     long_context = "The patient reports cough and fever. " * 20 + "Answer:"
-    [row] = backend.loglikelihood([(long_context, [" B", " C"])])
+    with caplog.at_level("WARNING"):
+        [row] = backend.loglikelihood([(long_context, [" B", " C"])])
+        backend.loglikelihood([("Answer:", [" B", " C"])])
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["1 of 1 prompts are longer than the model's 16 tokens and were cut from the left "
+                        "(their beginning, e.g. the instruction or a demonstration, was not seen)"]  # fmt: skip
     tail = backend.encode(long_context)[-16:]
     with torch.inference_mode():
         logprobs = torch.log_softmax(backend.model(input_ids=torch.tensor([tail])).logits[0, -1].float(), -1)

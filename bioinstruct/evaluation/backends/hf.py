@@ -184,6 +184,17 @@ class HFBackend:
         add_special = not (bos and text.startswith(bos))
         return self.tokenizer(text, add_special_tokens=add_special)["input_ids"]
 
+    def _warn_truncated(self, cut: int, total: int) -> None:
+        """Say when prompts were cut from the left to fit the model (as lm-eval does, silently)."""
+        if cut:
+            logger.warning(
+                "%d of %d prompts are longer than the model's %d tokens and were cut from the left "
+                "(their beginning, e.g. the instruction or a demonstration, was not seen)",
+                cut,
+                total,
+                self.max_length,
+            )
+
     def _encode_pair(
         self, context: str, continuation: str, context_ids: list[int] | None = None
     ) -> tuple[list[int], list[int]]:
@@ -217,6 +228,9 @@ class HFBackend:
                 if not cont:
                     raise DataError(f"continuation {continuations[c]!r} encodes to no tokens")
                 jobs.append(_Job((ctx + cont)[-(self.max_length + 1) :][:-1], [(cont, r, c)], False))
+        self._warn_truncated(
+            sum(len(self.encode(context)) > self.max_length for context, _ in requests), len(requests)
+        )
         results = [[0.0] * len(continuations) for _, continuations in requests]
         order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j].ids))
         for start in range(0, len(order), self.batch_size):
@@ -270,7 +284,10 @@ class HFBackend:
         import torch
 
         texts = [self.prompt_text(prompt) for prompt in prompts]
-        encoded = [self.encode(text)[-max(1, self.max_length - max_new_tokens) :] for text in texts]
+        room = max(1, self.max_length - max_new_tokens)
+        full = [self.encode(text) for text in texts]
+        self._warn_truncated(sum(len(ids) > room for ids in full), len(texts))
+        encoded = [ids[-room:] for ids in full]
         order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
         outputs = [""] * len(texts)
         pad = self.tokenizer.pad_token_id
