@@ -39,21 +39,20 @@ agent-harness registry it may fetch from ``{endpoint}/api/agent-harnesses``).
 from __future__ import annotations
 
 import base64
-import contextlib
 import fnmatch
 import hashlib
 import json
 import re
 import secrets
-import socket
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import yaml
+
+from bioinstruct.testing.local_http import LocalHTTPServer, TrackedHandler
 
 HUB_LFS_THRESHOLD = 10 * 1024 * 1024
 _TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
@@ -128,7 +127,7 @@ class HubError(Exception):
         self.code = code
 
 
-class LocalHubServer:
+class LocalHubServer(LocalHTTPServer):
     """Threaded Hub server on an ephemeral port of 127.0.0.1.
 
     Use as a context manager::
@@ -142,6 +141,8 @@ class LocalHubServer:
 
     Every request is appended to :attr:`requests` (thread-safe).
     """
+
+    thread_name = "local-hub"
 
     def __init__(
         self,
@@ -162,11 +163,7 @@ class LocalHubServer:
         self.lfs_objects: dict[str, bytes] = {}
         self._pending_uploads: dict[str, tuple[str, int]] = {}
         self._injected: list[list[Any]] = []
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(host, port)
         self._routes = [
             # method, path pattern, handler, whether the Hub token is required
             ("POST", re.compile(r"/api/repos/create"), self._create_repo, True),
@@ -184,33 +181,7 @@ class LocalHubServer:
     @property
     def base_url(self) -> str:
         """The Hub endpoint: pass it as ``HfApi(endpoint=...)`` or ``HF_ENDPOINT``."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> LocalHubServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="local-hub", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and drop kept-alive client connections, so the port is really closed."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        with self._lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # already closed by the client
-                connection.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> LocalHubServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self.root_url
 
     def repo(self, repo_id: str, repo_type: str = "model") -> HubRepo:
         with self._lock:
@@ -418,23 +389,11 @@ class LocalHubServer:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(TrackedHandler):
+            local_server = server
             protocol_version = "HTTP/1.1"
             # Headers and body go out in two writes; without this, Nagle's algorithm adds ~40 ms per reply.
             disable_nagle_algorithm = True
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr
-                return
-
-            def setup(self) -> None:
-                super().setup()
-                with server._lock:
-                    server._connections.add(self.connection)
-
-            def finish(self) -> None:
-                with server._lock:
-                    server._connections.discard(self.connection)
-                super().finish()
 
             def _read_body(self) -> bytes:
                 length = int(self.headers.get("Content-Length") or 0)

@@ -14,13 +14,14 @@ Extra routes (for example the Batch API's ``/files`` and ``/batches``) can be ad
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from bioinstruct.testing.local_http import LocalHTTPServer, TrackedHandler
 
 
 @dataclass
@@ -87,7 +88,7 @@ def chat_completion_body(request: dict[str, Any], reply: Reply) -> dict[str, Any
     }
 
 
-class LocalOpenAIServer:
+class LocalOpenAIServer(LocalHTTPServer):
     """Threaded chat-completions server on an ephemeral port of 127.0.0.1.
 
     Use as a context manager::
@@ -98,42 +99,21 @@ class LocalOpenAIServer:
     Every request body received is appended to :attr:`requests` (thread-safe).
     """
 
+    thread_name = "local-openai"
+
     def __init__(self, responder: Responder, host: str = "127.0.0.1", port: int = 0) -> None:
         self.responder = responder
         self.requests: list[dict[str, Any]] = []
         self.routes: dict[tuple[str, str], RouteHandler] = {}
-        self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(host, port)
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"{self.root_url}/v1"
 
     def route(self, method: str, path_prefix: str, handler: RouteHandler) -> None:
         """Serve ``method`` requests whose path starts with ``path_prefix`` (e.g. ``/v1/batches``)."""
         self.routes[(method.upper(), path_prefix)] = handler
-
-    def start(self) -> LocalOpenAIServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="local-openai", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> LocalOpenAIServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _record(self, request: dict[str, Any]) -> None:
         with self._lock:
@@ -142,13 +122,11 @@ class LocalOpenAIServer:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(TrackedHandler):
+            local_server = server
             protocol_version = "HTTP/1.1"
             # Headers and body go out in two writes; without this, Nagle's algorithm adds ~40 ms per reply.
             disable_nagle_algorithm = True
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr
-                return
 
             def _send(self, reply: Reply, body: Any) -> None:
                 if reply.delay:
