@@ -53,7 +53,6 @@ FULL_SCALE = {
     ),
 }
 STEPS = 5
-SEED_TASKS = 80  # rows of the bundled seed set, the data without a teacher endpoint
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -134,6 +133,11 @@ def _teacher_url(args: argparse.Namespace) -> str | None:
     return args.base_url or os.environ.get("OPENAI_BASE_URL")
 
 
+def _has_teacher(args: argparse.Namespace) -> bool:
+    """A teacher endpoint is configured: generate the data instead of using the bundled seeds."""
+    return bool(_teacher_url(args) or os.environ.get("OPENAI_API_KEY"))
+
+
 def _check_arguments(args: argparse.Namespace, out: Path) -> None:
     """What can be known wrong before any work (and before any teacher dollar is spent)."""
     if out.exists() and not out.is_dir():
@@ -145,8 +149,10 @@ def _check_arguments(args: argparse.Namespace, out: Path) -> None:
             f"--model {model!r}: no such model folder (pass a local model folder or a cached Hub id such as "
             "org/name)"
         )
-    teacher = bool(_teacher_url(args) or os.environ.get("OPENAI_API_KEY"))
-    rows = args.num_instructions if teacher else SEED_TASKS
+    from bioinstruct.generation.seeds import load_seed_tasks
+
+    teacher = _has_teacher(args)
+    rows = args.num_instructions if teacher else len(load_seed_tasks(None))
     if args.heldout >= rows:
         source = f"--num-instructions {rows}" if teacher else f"the {rows} bundled seed tasks"
         raise ConfigError(
@@ -167,7 +173,7 @@ def _data_step(
     args: argparse.Namespace, out: Path, qa_files: dict[str, str]
 ) -> tuple[list[dict[str, Any]], Path | None]:
     base_url = _teacher_url(args)
-    if not (base_url or os.environ.get("OPENAI_API_KEY")):
+    if not _has_teacher(args):
         _step(
             1,
             "data: no teacher endpoint (set OPENAI_API_KEY or pass --base-url), so the 80 bundled seed tasks "
@@ -202,7 +208,7 @@ def _data_step(
         api_key=api_key or "local",  # local servers accept any key; OpenAI itself needs OPENAI_API_KEY
         max_cost_usd=args.max_cost_usd if priced else None,
         decontaminate=sorted(qa_files) or None,
-        decontamination_data_files=qa_files or None,
+        decontamination_data_files={name: path for name, path in qa_files.items() if path} or None,
         progress=False,
     )
     builder.build(num_instructions=args.num_instructions)

@@ -191,6 +191,31 @@ def test_quickstart_never_shows_credentials_of_the_endpoint_url(tmp_path, openai
     assert "sk-url-secret" not in shown and "alice" not in shown
 
 
+def test_generation_decontaminates_against_cached_hub_sets_and_local_files(
+    tmp_path, openai_server, samples_dir, monkeypatch
+):
+    """A QA set found in the Hugging Face cache has no data file: the builder must load it from the cache."""
+    from bioinstruct.evaluation import registry
+    from bioinstruct.jsonio import read_records
+
+    cached = read_records(samples_dir / "pubmedqa.jsonl")
+    monkeypatch.setattr(registry, "load_hub_rows", lambda source, name, fewshot=False: cached)
+    server = openai_server(ScriptedTeacher())
+    args = argparse.Namespace(
+        base_url=server.base_url,
+        teacher_model="local-teacher",
+        num_instructions=6,
+        max_cost_usd=1.0,
+        heldout=2,
+    )
+    qa_files = {"medqa": str(samples_dir / "medqa.jsonl"), "pubmedqa": ""}
+    rows, generation_dir = quickstart._data_step(args, tmp_path, qa_files)
+    report = json.loads((generation_dir / "run.json").read_text())["decontamination"]
+    assert len(rows) == 6 and report["action"] == "reject"
+    assert report["benchmarks"]["pubmedqa"]["test_items"] == len(cached)
+    assert report["benchmarks"]["medqa"]["source"].endswith("medqa.jsonl")
+
+
 def _finish(adapter, steps):
     (adapter / "adapter_model.safetensors").write_bytes(b"weights")
     (adapter / "trainer_state.json").write_text(json.dumps({"global_step": steps}))
