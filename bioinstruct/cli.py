@@ -87,6 +87,13 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_http_logs() -> None:
+    """The OpenAI and Hub clients' HTTP stacks log one INFO line per request, with the full URL
+    (including any credentials embedded in a --base-url); only ``-v`` keeps them."""
+    for name in ("httpx", "httpx2"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose = "-v" in argv[:1] or "--verbose" in argv[:1]
@@ -95,10 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if not verbose:
-        # The OpenAI and Hub clients' HTTP stacks log one INFO line per request (with the full URL,
-        # including any credentials embedded in a --base-url); -v keeps them.
-        for name in ("httpx", "httpx2"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        quiet_http_logs()
     try:
         # Stages that own their argv (TrlParser) get everything after the stage name.
         stage_index = next((i for i, arg in enumerate(argv) if arg in COMMANDS), None)

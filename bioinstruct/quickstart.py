@@ -184,11 +184,13 @@ def _data_step(
 
         return [dict(row) for row in load_seed_tasks(None)], None
 
-    from bioinstruct.cards.dataset import public_url
+    from bioinstruct.cli import quiet_http_logs
     from bioinstruct.generation.builder import BioInstructBuilder
+    from bioinstruct.generation.retry import public_url
 
     generation_dir = out / "generate"
     where = public_url(base_url) or "the OpenAI API"  # never a user:key@ or ?key= of the URL
+    quiet_http_logs()  # also when called from Python, not only through `bioinstruct`
     _step(
         1,
         f"data: generating {args.num_instructions} instructions with {args.teacher_model} at {where} "

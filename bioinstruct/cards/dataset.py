@@ -14,12 +14,12 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import bioinstruct
 from bioinstruct.cards.evaluation import public_copy, public_source
 from bioinstruct.cards.render import parse_card, render_template
 from bioinstruct.errors import ConfigError, DataError
+from bioinstruct.generation.retry import public_url
 from bioinstruct.resources import data_path
 
 DATASET_CARD_TEMPLATE = "dataset_card.md.jinja"
@@ -79,16 +79,6 @@ def size_category(n: int) -> str:
         if n < limit:
             return name
     return "n>1M"
-
-
-def public_url(url: Any) -> str | None:
-    """``url`` without user, password, query or fragment (``https://user:key@host/v1?k=x`` -> ``https://host/v1``)."""
-    if not url:
-        return None
-    parts = urlsplit(str(url))
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def check_license(license_id: str) -> str:

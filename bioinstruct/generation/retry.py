@@ -15,6 +15,7 @@ import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 _SECRET_PATTERN = re.compile(r"\b(sk|key|token)-[A-Za-z0-9_\-*]{6,}")
 
@@ -55,3 +56,16 @@ def redact(text: str, secrets: tuple[str | None, ...] = ()) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
     return _SECRET_PATTERN.sub(lambda m: f"{m.group(1)}-***", text)
+
+
+def public_url(url: Any) -> str | None:
+    """``url`` without user, password, query or fragment (``https://user:key@host/v1?k=x`` -> ``https://host/v1``).
+
+    What may be shown of an endpoint in a message, a log line, run.json or a card.
+    """
+    if not url:
+        return None
+    parts = urlsplit(str(url))
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

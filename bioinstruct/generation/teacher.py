@@ -19,7 +19,6 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import openai
 from aiolimiter import AsyncLimiter
@@ -34,7 +33,7 @@ from bioinstruct.generation.pricing import (
     prompt_token_bound,
     resolve_price,
 )
-from bioinstruct.generation.retry import backoff_delay, parse_retry_after, redact
+from bioinstruct.generation.retry import backoff_delay, parse_retry_after, public_url, redact
 
 logger = logging.getLogger(__name__)
 
@@ -113,13 +112,6 @@ class _MalformedReplyError(Exception):
     """A 200 reply without choices: treated like a server error and retried."""
 
 
-def _public_url(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
 @dataclass
 class _LoopState:
     """Everything bound to one event loop (the SDK's HTTP pool, limiters, semaphore)."""
@@ -191,7 +183,7 @@ class TeacherClient:
         self._state: _LoopState | None = None
         # Built now to fail fast on missing credentials; bound to a loop on first use.
         self._spare_sdk: openai.AsyncOpenAI | None = self._make_sdk()
-        self._public_base_url = _public_url(str(self._spare_sdk.base_url))
+        self._public_base_url = public_url(str(self._spare_sdk.base_url))
 
     def __repr__(self) -> str:
         return f"TeacherClient(model={self.model!r}, base_url={self.base_url!r})"
@@ -316,7 +308,7 @@ class TeacherClient:
         status, retry_after = exc.status_code, parse_retry_after(exc.response.headers)
         body = exc.body if isinstance(exc.body, dict) else {}
         detail = redact(str(body.get("message") or exc.message), (self._api_key,))
-        where = f"teacher {self.model!r} at {_public_url(str(exc.request.url))}"
+        where = f"teacher {self.model!r} at {public_url(str(exc.request.url))}"
         if status == 429 and exc.code == "insufficient_quota":
             self._fatal = f"{where}: HTTP 429 insufficient_quota ({detail}); check plan and billing"
             raise TeacherAuthError(self._fatal) from None

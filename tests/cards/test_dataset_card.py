@@ -9,8 +9,9 @@ import json
 import pytest
 from huggingface_hub import DatasetCard
 
-from bioinstruct.cards.dataset import public_url, render_dataset_card
+from bioinstruct.cards.dataset import render_dataset_card
 from bioinstruct.errors import ConfigError, DataError
+from bioinstruct.generation.retry import public_url
 from bioinstruct.hub import build_dataset_folder, load_decontamination_report
 from bioinstruct.resources import data_path
 from tests.generation.test_hub_card import RUN, make_run
