@@ -1,204 +1,291 @@
-"""Our log-likelihood protocol against lm-evaluation-harness on MedQA: same choices, and the speed.
+"""Our log-likelihood scoring against lm-evaluation-harness on a real model: same picks, and the speed.
 
-What it does, in one run:
+Both run on the same local model folder (SmolLM2-135M-Instruct by default, via
+``bioinstruct.models.small_instruct_model``), the same rows, zero-shot, float32, the same
+batch size, in one process:
 
-1. builds a tiny-but-not-trivial random Llama (a few million parameters; its tokenizer is
-   trained on the benchmark text so that " A" ... " D" are single tokens, as in real LLM
-   vocabularies);
-2. writes lm-eval's ``medqa_4options`` prompt as a *local* lm-eval task over the same rows
-   (the shared MedQA samples in the Hub schema), because the Hub task needs the network;
-3. runs ``lm_eval.simple_evaluate`` (as shipped, and with ``logits_cache=False``) and our
-   ``Evaluator`` (template ``plain``, protocol ``loglik``) with the same batch size,
-   alternating, best of ``--repeats``;
-4. prints that every prompt is identical, the per-item agreement of the chosen options
-   (target: 100%), the largest difference in log-likelihoods, and the speed ratios.
+- ours: ``Evaluator`` with backend ``hf``, protocol ``loglik``, template ``plain``;
+- lm-eval 0.4.x: ``lm_eval.simple_evaluate`` with ``HFLM`` and the local tasks of
+  ``benchmarks/lmeval_tasks/`` (lm-eval's own ``medqa_4options``, ``medmcqa`` and
+  ``pubmedqa`` prompt functions and choices over the Hub-schema sample rows; a generated YAML
+  includes each and sets the data file, because the Hub tasks need the network).
 
-Why two lm-eval runs: scoring all single-token options from one forward pass is our main
-lever, but lm-eval 0.4.x does the same by default (``logits_cache=True`` groups requests by
-``context + continuation[:-1]``). Against that default the remaining differences are small
-(we skip the language-model head and the log-softmax over every position); against
-``logits_cache=False`` (one pass per option, what older harnesses did) the lever shows.
+Per benchmark it prints identical prompts, identical picks (count and %), the largest
+|log-likelihood difference| over all options, the accuracy of each, and the time of each
+(best of ``--repeat``, runs alternating so background load hits both alike), split into
+model load and scoring. lm-eval runs with ``bootstrap_iters=0`` (its stderr bootstrap is not
+scoring) and its default ``logits_cache=True`` (one forward pass scores every single-token
+option, as ours does).
 
-Run (``pip install "lm-eval[hf]==0.4.*"`` first; it is a benchmark-only dependency)::
+Run (lm-eval is a benchmark/test dependency: ``pip install -e ".[bench]"``)::
 
     python benchmarks/eval_vs_lmeval.py [--samples ../shared/bionlp-samples] [--batch-size 8]
+        [--limit N] [--repeat 3] [--benchmarks medqa,medmcqa,pubmedqa] [--model PATH]
+
+``tests/evaluation/test_lmeval_parity.py`` imports this file and asserts its figures on a
+few dozen rows per benchmark.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parent.parent
-
-# lm-eval's lm_eval/tasks/medqa/medqa.yaml, with doc_to_text inlined from preprocess_medqa.doc_to_text
-# ("Question: {sent1}\n" + "".join(f"{k}. {v}\n") + "Answer:") over the GBaker column names.
-TASK_YAML = """\
-task: medqa_4options_local
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {data_file}
-output_type: multiple_choice
-test_split: test
-doc_to_text: "Question: {{{{question}}}}\\nA. {{{{options.A}}}}\\nB. {{{{options.B}}}}\\nC. {{{{options.C}}}}\\nD. {{{{options.D}}}}\\nAnswer:"
-doc_to_target: "{{{{['A', 'B', 'C', 'D'].index(answer_idx)}}}}"
-doc_to_choice: ['A', 'B', 'C', 'D']
-metric_list:
-  - metric: acc
-    aggregation: mean
-    higher_is_better: true
-  - metric: acc_norm
-    aggregation: mean
-    higher_is_better: true
-"""
+TASKS_DIR = Path(__file__).resolve().parent / "lmeval_tasks"
 
 
-def build_model(root: Path, rows: list[dict]) -> Path:
-    from bioinstruct.training.tiny import build_tiny_llama
+@dataclass(frozen=True)
+class Pair:
+    """One of our benchmarks and the local lm-eval task that reproduces lm-eval's prompt for it."""
 
-    corpus = [
-        row["question"] + "\n" + "\n".join(f"{k}. {v}" for k, v in row["options"].items()) for row in rows
-    ]
-    corpus += [f"Answer: {letter}" for letter in "ABCD"] * 50
-    return build_tiny_llama(
-        root / "model",
-        hidden_size=256,
-        num_hidden_layers=4,
-        num_attention_heads=8,
-        num_key_value_heads=4,
-        intermediate_size=1024,
-        vocab_size=4096,
-        max_position_embeddings=4096,
-        corpus=corpus,
-        seed=0,
-    )
+    task: str  # task name in benchmarks/lmeval_tasks/<task>.yaml
+    split: str  # the split name that YAML reads
+    ours_file: str  # sample file our Evaluator reads (the schema bioinstruct loads from the Hub)
+    lmeval_files: tuple[str, ...]  # files lm-eval may read, first present wins (its Hub schema first)
 
 
-def run_lmeval(model_dir: Path, task_dir: Path, batch_size: int, logits_cache: bool = True):
+PAIRS = {
+    "medqa": Pair("medqa_4options_local", "test", "medqa.jsonl", ("medqa.jsonl",)),
+    "medmcqa": Pair("medmcqa_local", "validation", "medmcqa.jsonl", ("medmcqa.jsonl",)),
+    # lm-eval's pubmedqa reads bigbio/pubmed_qa; the samples hold the same items in both schemas.
+    "pubmedqa": Pair("pubmedqa_local", "test", "pubmedqa.jsonl", ("pubmedqa_bigbio.jsonl", "pubmedqa.jsonl")),
+}
+
+
+def data_files(samples: Path, benchmarks: list[str]) -> dict[str, Path]:
+    """The file our Evaluator reads for each benchmark."""
+    return {name: (samples / PAIRS[name].ours_file).resolve() for name in benchmarks}
+
+
+def write_tasks(task_dir: Path, samples: Path, benchmarks: list[str]) -> dict[str, str]:
+    """Write one YAML per benchmark into ``task_dir`` that includes the shipped task and sets its
+    data file; returns benchmark -> lm-eval task name."""
+    import yaml
+
+    names = {}
+    for name in benchmarks:
+        pair = PAIRS[name]
+        source = next((samples / f for f in pair.lmeval_files if (samples / f).is_file()), None)
+        if source is None:
+            raise SystemExit(f"no {' or '.join(pair.lmeval_files)} in {samples}")
+        config = {
+            "include": str(TASKS_DIR / f"{pair.task}.yaml"),
+            "task": pair.task,
+            "dataset_kwargs": {"data_files": {pair.split: str(source.resolve())}},
+        }
+        (task_dir / f"{pair.task}.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        names[name] = pair.task
+    return names
+
+
+def load_lmeval(model_dir: Path, batch_size: int, device: str) -> tuple[Any, float]:
+    """lm-eval's HFLM on ``model_dir`` and the seconds it took to load."""
+    from lm_eval.models.huggingface import HFLM
+
+    start = time.perf_counter()
+    lm = HFLM(pretrained=str(model_dir), dtype="float32", batch_size=batch_size, device=device)
+    return lm, time.perf_counter() - start
+
+
+def run_lmeval(
+    lm: Any, task_dir: Path, tasks: dict[str, str], limit: int | None
+) -> tuple[dict, float, float]:
+    """lm-eval's per-document samples (benchmark -> list ordered by doc_id), the seconds spent
+    building its tasks (indexing the YAMLs, reading the rows) and the seconds scoring them."""
     import lm_eval
     from lm_eval.tasks import TaskManager
 
-    manager = TaskManager(include_path=str(task_dir))
-    start, cpu = time.perf_counter(), time.process_time()
+    start = time.perf_counter()
+    manager = TaskManager(include_path=str(task_dir), include_defaults=False)
+    built = manager.load(list(tasks.values()))["tasks"]
+    setup = time.perf_counter() - start
+    start = time.perf_counter()
     out = lm_eval.simple_evaluate(
-        model="hf",
-        model_args=f"pretrained={model_dir},dtype=float32,logits_cache={logits_cache}",
-        tasks=["medqa_4options_local"],
+        model=lm,
+        tasks=[built[task] for task in tasks.values()],
         task_manager=manager,
-        batch_size=batch_size,
-        device="cpu",
+        num_fewshot=0,
+        limit=limit,
+        bootstrap_iters=0,
         log_samples=True,
+        verbosity="WARNING",
     )
-    elapsed = (time.perf_counter() - start, time.process_time() - cpu)
-    samples = sorted(out["samples"]["medqa_4options_local"], key=lambda s: s["doc_id"])
-    return elapsed, samples
+    elapsed = time.perf_counter() - start
+    samples = {name: sorted(out["samples"][task], key=lambda s: s["doc_id"]) for name, task in tasks.items()}
+    return samples, setup, elapsed
 
 
-def run_ours(model_dir: Path, data_file: Path, batch_size: int):
+def load_ours(model_dir: Path, batch_size: int, device: str) -> tuple[Any, float]:
+    """Our Evaluator with its backend loaded, and the seconds the load took."""
     from bioinstruct.evaluation.evaluator import Evaluator
 
-    start, cpu = time.perf_counter(), time.process_time()
+    start = time.perf_counter()
     evaluator = Evaluator(
         str(model_dir),
         progress=False,
-        backend_options={"device": "cpu", "batch_size": batch_size, "dtype": "float32"},
+        backend_options={"device": device, "batch_size": batch_size, "dtype": "float32"},
     )
-    result = evaluator.run("medqa", data_files={"medqa": str(data_file)}, protocol="loglik", template="plain")
-    elapsed = (time.perf_counter() - start, time.process_time() - cpu)
-    return elapsed, result.get("medqa")
+    evaluator.backend  # noqa: B018 - loads the model now, so the load is timed apart from scoring
+    return evaluator, time.perf_counter() - start
 
 
-def main() -> None:
+def run_ours(evaluator: Any, files: dict[str, Path], limit: int | None) -> tuple[dict, float]:
+    start = time.perf_counter()
+    results = evaluator.run(
+        list(files), data_files=files, protocol="loglik", template="plain", num_fewshot=0, limit=limit
+    )
+    return {name: results.get(name) for name in files}, time.perf_counter() - start
+
+
+def _lmeval_prompt(sample: dict) -> str:
+    arguments = sample["arguments"]
+    first = arguments[0] if isinstance(arguments, list) else arguments["gen_args_0"]
+    return first[0] if isinstance(first, list | tuple) else first["arg_0"]
+
+
+def compare(lm_samples: list[dict], ours: Any) -> dict[str, Any]:
+    """Agreement of one benchmark: lm-eval's pick is its own ``np.argmax`` over the summed
+    log-likelihoods (the first maximum), ours the prediction our Evaluator reported."""
+    rows = []
+    for theirs, mine in zip(lm_samples, ours.samples, strict=True):
+        lls = [float(resp[0]) for resp in theirs["filtered_resps"]]
+        lm_pick = max(range(len(lls)), key=lambda c, lls=lls: (lls[c], -c))
+        rows.append(
+            {
+                "same_prompt": _lmeval_prompt(theirs) == mine["prompt"],
+                "lm_pick": lm_pick,
+                "our_pick": mine["loglikelihoods"].index(max(mine["loglikelihoods"])),
+                "our_prediction": mine["prediction"],
+                "lm_correct": float(theirs["acc"]) == 1.0,  # lm-eval's own verdict
+                "our_correct": bool(mine["correct"]),
+                "max_dll": max(abs(a - b) for a, b in zip(lls, mine["loglikelihoods"], strict=True)),
+            }
+        )
+    n = len(rows)
+    return {
+        "n": n,
+        "same_prompts": sum(r["same_prompt"] for r in rows),
+        "same_picks": sum(r["lm_pick"] == r["our_pick"] for r in rows),
+        "max_dll": max((r["max_dll"] for r in rows), default=0.0),
+        "lm_accuracy": sum(r["lm_correct"] for r in rows) / n if n else 0.0,
+        "our_accuracy": ours.metrics["accuracy"],
+        "rows": rows,
+    }
+
+
+def measure(
+    model_dir: Path,
+    samples: Path,
+    benchmarks: list[str],
+    *,
+    batch_size: int = 8,
+    limit: int | None = None,
+    repeat: int = 1,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """Run both ``repeat`` times (alternating) and return agreement per benchmark and timings."""
+    files = data_files(samples, benchmarks)
+    times: dict[str, list[float]] = {
+        "lm_load": [],
+        "lm_tasks": [],
+        "lm_score": [],
+        "our_load": [],
+        "our_score": [],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["HF_DATASETS_CACHE"] = str(Path(tmp) / "datasets-cache")  # no stale json cache
+        task_dir = Path(tmp) / "tasks"
+        task_dir.mkdir()
+        tasks = write_tasks(task_dir, samples, benchmarks)
+        for _ in range(repeat):
+            lm, seconds = load_lmeval(model_dir, batch_size, device)
+            times["lm_load"].append(seconds)
+            lm_samples, setup, seconds = run_lmeval(lm, task_dir, tasks, limit)
+            times["lm_tasks"].append(setup)
+            times["lm_score"].append(seconds)
+            del lm
+            evaluator, seconds = load_ours(model_dir, batch_size, device)
+            times["our_load"].append(seconds)
+            ours, seconds = run_ours(evaluator, files, limit)
+            times["our_score"].append(seconds)
+            evaluator.backend.close()
+    return {
+        "benchmarks": {name: compare(lm_samples[name], ours[name]) for name in benchmarks},
+        "times": times,
+    }
+
+
+def report(figures: dict[str, Any], *, model: str, batch_size: int, repeat: int) -> str:
+    import torch
+
+    lines = [
+        f"model {model}; batch size {batch_size}; float32 on CPU, torch threads {torch.get_num_threads()}; "
+        f"zero-shot; best of {repeat}",
+        f"{'benchmark':<10} {'rows':>5} {'same prompts':>13} {'identical picks':>17} {'max |dLL|':>10} "
+        f"{'acc lm-eval':>12} {'acc ours':>9}",
+    ]
+    for name, f in figures["benchmarks"].items():
+        picks = f"{f['same_picks']} ({100 * f['same_picks'] / f['n']:.1f}%)"
+        lines.append(
+            f"{name:<10} {f['n']:>5} {f['same_prompts']:>13} {picks:>17} {f['max_dll']:>10.1e} "
+            f"{100 * f['lm_accuracy']:>11.1f}% {100 * f['our_accuracy']:>8.1f}%"
+        )
+    best = {key: min(values) for key, values in figures["times"].items()}
+    lm_total = best["lm_load"] + best["lm_tasks"] + best["lm_score"]
+    our_total = best["our_load"] + best["our_score"]
+    lines += [
+        f"time (s)   {'model load':>11} {'tasks+rows':>11} {'scoring':>9} {'total':>8}",
+        f"lm-eval    {best['lm_load']:>11.2f} {best['lm_tasks']:>11.2f} {best['lm_score']:>9.2f} {lm_total:>8.2f}",
+        f"ours       {best['our_load']:>11.2f} {'(in scoring)':>11} {best['our_score']:>9.2f} {our_total:>8.2f}",
+        f"speed ratio ours/lm-eval (time): scoring {best['our_score'] / best['lm_score']:.2f}, "
+        f"total {our_total / lm_total:.2f} (< 1: ours is faster)",
+        "all runs: " + ", ".join(f"{k} {[round(v, 2) for v in vs]}" for k, vs in figures["times"].items()),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=Path, default=REPO.parent / "shared" / "bionlp-samples")
+    parser.add_argument("--model", default=None, help="local model folder or .gguf (default: SmolLM2-135M)")
+    parser.add_argument("--benchmarks", default="medqa,medmcqa,pubmedqa")
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument(
-        "--threads", type=int, default=1, help="torch CPU threads; 1 keeps timings stable on a shared machine"
+        "--limit", type=int, default=None, help="first N rows of each benchmark (default all)"
     )
-    parser.add_argument(
-        "--skip-no-cache",
-        action="store_true",
-        help="skip the lm-eval run with logits_cache=False (one forward pass per option)",
-    )
-    args = parser.parse_args()
+    parser.add_argument("--repeat", type=int, default=3, help="timings are the best of this many runs")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    args = parser.parse_args(argv)
 
     import torch
 
-    torch.set_num_threads(args.threads)
-    data_file = (args.samples / "medqa.jsonl").resolve()
-    rows = [json.loads(line) for line in data_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        os.environ["HF_DATASETS_CACHE"] = str(root / "datasets-cache")
-        model_dir = build_model(root, rows)
-        n_params = sum(
-            p.numel()
-            for p in __import__("transformers").AutoModelForCausalLM.from_pretrained(model_dir).parameters()
-        )
-        task_dir = root / "tasks"
-        task_dir.mkdir()
-        (task_dir / "medqa_4options_local.yaml").write_text(
-            TASK_YAML.format(data_file=data_file), encoding="utf-8"
-        )
+    from bioinstruct.models import resolve_model, small_instruct_model
 
-        lm_times, nocache_times, our_times = [], [], []
-        for _ in range(args.repeats):  # alternate, so background load hits all alike
-            lm_time, lm_samples = run_lmeval(model_dir, task_dir, args.batch_size)
-            lm_times.append(lm_time)
-            if not args.skip_no_cache:
-                nocache_times.append(run_lmeval(model_dir, task_dir, args.batch_size, logits_cache=False)[0])
-            our_time, ours = run_ours(model_dir, data_file, args.batch_size)
-            our_times.append(our_time)
-
-    letters = ["A", "B", "C", "D"]
-    lm_choice = [max(range(4), key=lambda c, s=s: (s["filtered_resps"][c][0], -c)) for s in lm_samples]
-    our_choice = [letters.index(s["prediction"]) for s in ours.samples]
-    agree = sum(a == b for a, b in zip(lm_choice, our_choice, strict=True))
-    max_diff = max(
-        abs(s["filtered_resps"][c][0] - o["loglikelihoods"][c])
-        for s, o in zip(lm_samples, ours.samples, strict=True)
-        for c in range(4)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    benchmarks = [b.strip() for b in args.benchmarks.split(",") if b.strip()]
+    unknown = [b for b in benchmarks if b not in PAIRS]
+    if unknown:
+        parser.error(f"unknown benchmark {unknown[0]!r}; expected some of {', '.join(PAIRS)}")
+    model_dir = Path(resolve_model(args.model)) if args.model else small_instruct_model()
+    figures = measure(
+        model_dir, args.samples, benchmarks, batch_size=args.batch_size, limit=args.limit, repeat=args.repeat
     )
-    same_prompt = sum(
-        s["arguments"][0][0] == o["prompt"]
-        if isinstance(s["arguments"], list)
-        else s["arguments"]["gen_args_0"]["arg_0"] == o["prompt"]
-        for s, o in zip(lm_samples, ours.samples, strict=True)
-    )
-    lm_acc = sum(c == s["target"] for c, s in zip(lm_choice, lm_samples, strict=True)) / len(lm_samples)
-    print(
-        f"model: random Llama, {n_params / 1e6:.1f}M parameters; {len(rows)} MedQA rows; batch size {args.batch_size}; "
-        f"torch threads {torch.get_num_threads()}"
-    )
-    print(f"identical prompts:        {same_prompt}/{len(rows)}")
-    print(f"per-item agreement:       {agree}/{len(rows)} = {100 * agree / len(rows):.1f}% (target 100%)")
-    print(f"max |loglik difference|:  {max_diff:.2e}")
-    print(f"accuracy: lm-eval {100 * lm_acc:.1f}%, ours {100 * ours.metrics['accuracy']:.1f}%")
-    runs = [
-        ("lm-eval (default, logits_cache=True)", lm_times),
-        ("lm-eval (logits_cache=False)", nocache_times),
-    ]
-    for name, times in runs:
-        if not times:
-            continue
-        for what, index in (("wall", 0), ("CPU", 1)):
-            theirs, mine = min(t[index] for t in times), min(t[index] for t in our_times)
-            print(
-                f"{what} time, best of {args.repeats}: {name} {theirs:.2f}s vs ours {mine:.2f}s -> "
-                f"{theirs / mine:.2f}x (all runs: {[round(t[index], 2) for t in times]} vs "
-                f"{[round(t[index], 2) for t in our_times]})"
-            )
+    print(report(figures, model=str(model_dir), batch_size=args.batch_size, repeat=args.repeat))
+    perfect = all(f["same_picks"] == f["n"] for f in figures["benchmarks"].values())
+    return 0 if perfect else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -4,6 +4,11 @@ Why a table of module paths: ``bioinstruct --help`` must answer instantly, witho
 torch or transformers. A stage's module is imported only when that stage runs. Each module
 provides ``add_arguments(parser)`` and ``run(args) -> int``; a stage that parses its own
 argv (``train`` uses TRL's ``TrlParser``) provides ``main(argv) -> int`` instead.
+
+Why the entry decides the console: the quiet policy (:mod:`bioinstruct.quiet`, ``-v`` to lift it)
+is applied before any stage imports a library, and every mistake - a ``BioInstructError`` from a
+stage, or a bad flag (:mod:`bioinstruct.argparsing`) - is one ``PROG: error: ...`` line with exit
+code 2. An output folder or file that a failed run created and left empty is removed.
 """
 
 from __future__ import annotations
@@ -11,9 +16,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import shutil
 import sys
+from pathlib import Path
 
-from bioinstruct.errors import BioInstructError
+from bioinstruct import quiet
+from bioinstruct.argparsing import ArgumentParser
+from bioinstruct.errors import BioInstructError, UsageError, one_line
+from bioinstruct.quiet import quiet_http_logs
+
+__all__ = ["COMMANDS", "build_parser", "main", "quiet_http_logs"]
 
 # name -> (module, one-line help). Keep in the order of the pipeline.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -71,7 +84,7 @@ def _import_stage(name: str):
 
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="bioinstruct",
         description="Biomedical instruction tuning: generate -> train -> evaluate.",
     )
@@ -87,16 +100,63 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
-def quiet_http_logs() -> None:
-    """The OpenAI and Hub clients' HTTP stacks log one INFO line per request, with the full URL
-    (including any credentials embedded in a --base-url); only ``-v`` keeps them."""
-    for name in ("httpx", "httpx2"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+#: Namespace attributes that name what a stage writes; a new one left empty by a failed run is removed.
+_OUTPUT_ATTRIBUTES = ("output_dir", "output", "report", "dry_run", "export_alpaca", "dropped")
+
+
+def _new_outputs(args: argparse.Namespace) -> list[Path]:
+    """The outermost folder or file each output path would create (``runs/`` for a new ``runs/eval``)."""
+    found = []
+    for value in (getattr(args, name, None) for name in _OUTPUT_ATTRIBUTES):
+        if not isinstance(value, str) or not value:
+            continue
+        path = Path(value).absolute()
+        if path.exists():
+            continue
+        while not path.parent.exists():
+            path = path.parent
+        found.append(path)
+    return found
+
+
+def _remove_if_empty(paths: list[Path]) -> None:
+    """A run that failed must not leave an empty folder (or an empty file) that looks like output."""
+    for path in paths:
+        if path.is_dir() and not any(entry.is_file() or entry.is_symlink() for entry in path.rglob("*")):
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.is_file() and path.stat().st_size == 0:
+            path.unlink(missing_ok=True)
+
+
+def _print_error(err: BioInstructError) -> int:
+    prog = err.prog if isinstance(err, UsageError) else "bioinstruct"
+    print(f"{prog}: error: {one_line(err)}", file=sys.stderr)
+    return 2
+
+
+def _offline_if_unreachable(argv: list[str]) -> None:
+    """One quick Hub check before a stage imports huggingface_hub/datasets/transformers: offline,
+    they read the offline switch at import and a miss fails at once instead of retrying for a
+    minute (``bioinstruct.offline``). ``--help`` needs no network and skips it."""
+    if "-h" in argv or "--help" in argv:
+        return
+    from bioinstruct.offline import ensure_offline_mode_if_unreachable
+
+    ensure_offline_mode_if_unreachable()
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run ``bioinstruct ARGV``; returns the exit code (2 for a user's mistake, one line on stderr)."""
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:  # `bioinstruct benchmarks | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str]) -> int:
     verbose = "-v" in argv[:1] or "--verbose" in argv[:1]
+    quiet.apply(verbose)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -107,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         # Stages that own their argv (TrlParser) get everything after the stage name.
         stage_index = next((i for i, arg in enumerate(argv) if arg in COMMANDS), None)
         if stage_index is not None:
+            _offline_if_unreachable(argv)
             module = _import_stage(argv[stage_index])
             if hasattr(module, "main") and not hasattr(module, "add_arguments"):
                 return int(module.main(argv[stage_index + 1 :]) or 0)
@@ -115,16 +176,26 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 0
+    except BioInstructError as err:
+        return _print_error(err)
+    except KeyboardInterrupt:
+        return _interrupted(argv)
+    new_outputs = _new_outputs(args)
+    try:
         return int(args._run(args) or 0)
     except BioInstructError as err:
-        print(f"bioinstruct: error: {err}", file=sys.stderr)
-        return 2
+        _remove_if_empty(new_outputs)
+        return _print_error(err)
     except KeyboardInterrupt:
-        resumable = {"generate", "train", "evaluate", "quickstart"}
-        stage = next((arg for arg in argv if arg in COMMANDS), None)
-        hint = "rerun the same command to resume" if stage in resumable else "no partial output was written"
-        print(f"bioinstruct: interrupted; {hint}.", file=sys.stderr)
-        return 130
+        return _interrupted(argv)
+
+
+def _interrupted(argv: list[str]) -> int:
+    resumable = {"generate", "train", "evaluate", "quickstart"}
+    stage = next((arg for arg in argv if arg in COMMANDS), None)
+    hint = "rerun the same command to resume" if stage in resumable else "no partial output was written"
+    print(f"bioinstruct: interrupted; {hint}.", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":

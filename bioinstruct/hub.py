@@ -247,7 +247,10 @@ def build_adapter_folder(
             shutil.copyfile(source / name, folder / name)
     _publish_adapter_config(source / "adapter_config.json", folder / "adapter_config.json")
     # A public card names local folders (the base model, the data, the output) by their name only.
-    context.update(repo_or_path=repo_id, model_name=repo_id.split("/")[-1])
+    # The pushed card's commands: the repo is known, the user's local adapter folder is not published.
+    context.update(
+        repo_or_path=repo_id, model_name=repo_id.split("/")[-1], hub_repo_id=repo_id, adapter_dir=None
+    )
     context.update(
         base_model=_public_name(context, "base_model", "base_model_id"),
         dataset=_public_name(context, "dataset", "dataset_id"),

@@ -66,18 +66,24 @@ def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_dataset(args: argparse.Namespace) -> int:
     from bioinstruct.hub import push_dataset
 
-    print(
-        push_dataset(
-            args.output_dir,
-            args.repo_id,
-            private=args.private,
-            card_template=args.card_template,
-            license=args.license,
-            decontamination_report=args.decontamination_report,
-            dry_run=args.dry_run,
-        )
+    where = push_dataset(
+        args.output_dir,
+        args.repo_id,
+        private=args.private,
+        card_template=args.card_template,
+        license=args.license,
+        decontamination_report=args.decontamination_report,
+        dry_run=args.dry_run,
     )
+    print(_outcome(args, "dataset", where))
     return 0
+
+
+def _outcome(args: argparse.Namespace, repo_type: str, where: str) -> str:
+    """The one line a push prints: the commit URL (scripts read it), or where the dry run wrote."""
+    if args.dry_run is None:
+        return where
+    return f"dry run, nothing uploaded: the folder a push to {repo_type} repo {args.repo_id} would upload is {where}"
 
 
 def _add_adapter_arguments(parser: argparse.ArgumentParser) -> None:
@@ -106,16 +112,15 @@ def _add_adapter_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_adapter(args: argparse.Namespace) -> int:
     from bioinstruct.hub import push_adapter
 
-    print(
-        push_adapter(
-            args.adapter_dir,
-            args.repo_id,
-            private=args.private,
-            results=args.results,
-            dataset_id=args.dataset_id,
-            dry_run=args.dry_run,
-        )
+    where = push_adapter(
+        args.adapter_dir,
+        args.repo_id,
+        private=args.private,
+        results=args.results,
+        dataset_id=args.dataset_id,
+        dry_run=args.dry_run,
     )
+    print(_outcome(args, "model", where))
     return 0
 
 

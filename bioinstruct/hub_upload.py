@@ -202,14 +202,14 @@ def publish(
         assert_no_secrets(staging, token)
         if target is not None:
             _move_into_place(staging, target)
-            logger.info("dry run: wrote the folder a push to %s would upload to %s", repo_id, target)
+            logger.debug("dry run: wrote the folder a push to %s would upload to %s", repo_id, target)
             return str(target)
         if api is None:
             from huggingface_hub import HfApi
 
             api = HfApi(token=token)
         url = _upload(api, staging, repo_id, repo_type, private, message)
-        logger.info("pushed to %s repo %s (%s)", repo_type, repo_id, "private" if private else "public")
+        logger.debug("pushed to %s repo %s (%s)", repo_type, repo_id, "private" if private else "public")
         return url
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -99,3 +99,71 @@ def loss_curve_png(log_history: Sequence[Mapping[str, Any]], path: str | Path) -
     ax.grid(alpha=0.3)
     ax.legend()
     return _save(figure, path)
+
+
+def results_png(results: Sequence[Any], path: str | Path, title: str = "") -> Path:
+    """Grouped bars of each benchmark's primary metric, one bar per model variant.
+
+    ``results`` are :class:`~bioinstruct.evaluation.report.BenchmarkResult`-like objects
+    (``benchmark``, ``variant``, ``primary_metric``, ``score``, ``ci``, ``diagnostics``). Every
+    bar carries its value; each benchmark's tick names its metric; multiple-choice benchmarks get
+    their chance level (dashed) and majority-label baseline (dotted) across their bars, so a bar
+    that only matches "always answer A" is seen to.
+    """
+    names = list(dict.fromkeys(r.benchmark for r in results))
+    variants = list(dict.fromkeys(r.variant for r in results))
+    cells = {(r.benchmark, r.variant): r for r in results}
+    width = 0.8 / max(len(variants), 1)
+    figure = _figure(max(6.0, 1.3 * len(names) * len(variants) ** 0.5 + 2.5), 5.0)
+    ax = figure.subplots()
+    for v, variant in enumerate(variants):
+        xs, heights, errors = [], [], [[], []]
+        for b, name in enumerate(names):
+            result = cells.get((name, variant))
+            if result is None:
+                continue
+            score = 100.0 * result.score
+            low, high = (100.0 * result.ci[0], 100.0 * result.ci[1]) if result.ci else (score, score)
+            xs.append(b + (v - (len(variants) - 1) / 2) * width)
+            heights.append(score)
+            errors[0].append(max(0.0, score - low))
+            errors[1].append(max(0.0, high - score))
+        bars = ax.bar(xs, heights, width, yerr=errors, capsize=3, label=variant)
+        for bar, height, above in zip(bars, heights, errors[1], strict=True):
+            ax.annotate(  # above the error bar, so the two never overlap
+                f"{height:.1f}",
+                (bar.get_x() + bar.get_width() / 2, height + above),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
+            )
+    drawn: set[str] = set()
+    for b, name in enumerate(names):
+        diagnostics = next((r.diagnostics for r in results if r.benchmark == name and r.diagnostics), {})
+        for key, style, label in (
+            ("chance_baseline", "--", "chance (1/k options)"),
+            ("majority_baseline", ":", "majority label"),
+        ):
+            if key in diagnostics:
+                ax.hlines(
+                    100.0 * diagnostics[key],
+                    b - 0.45,
+                    b + 0.45,
+                    colors="#444444",
+                    linestyles=style,
+                    linewidth=1.2,
+                    label=None if label in drawn else label,
+                )
+                drawn.add(label)
+    metrics = {r.benchmark: r.primary_metric for r in results}
+    ax.set_xticks(range(len(names)), [f"{name}\n({metrics[name]})" for name in names])
+    ax.set_ylabel("score (%)")
+    ax.set_ylim(0, 105)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=min(4, len(variants) + 2))
+    ax.set_title(title or "bioinstruct evaluation (95% bootstrap CI)")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return _save(figure, path)

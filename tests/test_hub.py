@@ -196,7 +196,7 @@ def test_cli_adapter_target_and_dry_run(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(huggingface_hub, "HfApi", lambda token=None: api)
     argv = ["push", "adapter", str(adapter), "my-org/lora", "--results", str(results)]
     assert main([*argv, "--dry-run", str(tmp_path / "dry")]) == 0
-    assert capsys.readouterr().out.strip() == str(tmp_path / "dry") and api.calls == []
+    assert capsys.readouterr().out.strip().endswith(f"would upload is {tmp_path / 'dry'}") and api.calls == []
     assert set(folder_files(tmp_path / "dry")) == ADAPTER_FILES
     assert main([*argv, "--public", "--dataset-id", "my-org/bio"]) == 0
     assert (
@@ -232,3 +232,35 @@ def test_a_dry_run_under_a_file_is_one_clear_error(tmp_path, capsys):
     ]
     assert main(argv) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_card_commands_fill_in_what_is_known_and_placeholders_for_the_rest(tmp_path, capsys):
+    """At train time the card knows the adapter folder but no repo; once pushed, the repo but not the
+    user's local folder. The REPO_ID slot never holds a path."""
+    from bioinstruct.training.model_card import write_card_folder
+    from tests.cards.fixtures import CONTEXT
+
+    local = dict(CONTEXT, repo_or_path="runs/quickstart/adapter", adapter_dir="runs/quickstart/adapter")
+    card = write_card_folder(tmp_path / "local", local).read_text()
+    assert "bioinstruct push adapter runs/quickstart/adapter REPO_ID --results runs/eval/results.json" in card
+    assert "--adapter runs/quickstart/adapter --benchmarks paper --output-dir runs/eval" in card
+
+    adapter = make_adapter(tmp_path / "lora", context=local)
+    assert main(["push", "adapter", str(adapter), "my-org/lora", "--dry-run", str(tmp_path / "dry")]) == 0
+    pushed = (tmp_path / "dry" / "README.md").read_text()
+    assert "bioinstruct push adapter ADAPTER_DIR my-org/lora --results runs/eval/results.json" in pushed
+    assert "runs/quickstart/adapter" not in pushed.split("## Evaluation")[1].split("## Training loss")[0]
+
+
+def test_dry_run_prints_its_target_once(tmp_path, capsys, caplog):
+    make_run(tmp_path / "run")
+    with caplog.at_level(logging.INFO):
+        assert (
+            main(["push", "dataset", str(tmp_path / "run"), "my-org/bio", "--dry-run", str(tmp_path / "d")])
+            == 0
+        )
+    out = capsys.readouterr().out
+    lines = out.splitlines() + [record.getMessage() for record in caplog.records if "hub" in record.name]
+    assert [line for line in lines if str(tmp_path / "d") in line] == [
+        f"dry run, nothing uploaded: the folder a push to dataset repo my-org/bio would upload is {tmp_path / 'd'}"
+    ]

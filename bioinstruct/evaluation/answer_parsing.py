@@ -8,6 +8,19 @@ unambiguous; when none applies (or two choices are equally named) the answer is
 
 Order matters: the option text is tried before a bare leading letter, because an option such
 as "A reduction in diastolic filling time" starts with the word "A".
+
+Echoes name no answer. Small models often repeat the prompt instead of answering; each of these
+is unparseable (measured on SmolLM2-135M-Instruct, which wrote all of them):
+
+* a reply that lists several options ("A. Ethanol\nB. Naloxone\nC. Naloxone", "A.\nB.\nC.\nD.");
+* a reply that repeats the question, with or without a letter ("A. A 29-year-old man ...");
+* the article "A" ("A positive correlation ...") is not the letter A.
+
+Letter/text conflicts: when a reply gives a letter and quotes the text of a *different* option
+("B. Naloxone" where B is Ethanol and C is Naloxone), the letter wins: the prompt asked for a
+letter, and lm-evaluation-harness's ``MultiChoiceRegexFilter`` also tries the letter pattern
+before option texts. The reply is flagged ``conflict``, so the evaluator counts it
+(``letter_text_conflicts``) and marks the sample with the option its text quotes.
 """
 
 from __future__ import annotations
@@ -15,6 +28,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 _PREFIX = re.compile(
     r"^(?:(?:so|thus|therefore|hence),?\s+)?(?:the\s+)?(?:correct\s+|final\s+|best\s+|right\s+)?"
@@ -108,35 +122,99 @@ def _letter_in_context(text: str, labels: Sequence[str]) -> int | None:
     letters = {letter.upper() for letter in found}
     if len(letters) == 1:
         return upper.index(letters.pop())
-    leading = re.match(rf"^([{''.join(upper)}])\s", text)  # "B The right atrium ..." (capital only)
+    # "B The right atrium ..." (capital only); "A positive correlation" is the article, not a letter.
+    leading = re.match(rf"^([{''.join(upper)}])\s+(?=[A-Z])", text)
     return upper.index(leading.group(1)) if leading else None
 
 
-def parse_choice(text: str | None, labels: Sequence[str], choices: Sequence[str] | None = None) -> int | None:
-    """Index of the choice that ``text`` names, or ``None`` when it is unparseable.
+@dataclass(frozen=True)
+class ParsedAnswer:
+    """What a generated answer names: ``index`` (None: unparseable, with ``reason``) and any conflict."""
+
+    index: int | None
+    reason: str | None = None
+    #: Index of the option whose text the reply quotes when it differs from the letter it gives.
+    conflict: int | None = None
+
+
+_LISTED = r"^\s*[\(\[]?([{letters}])(?:[\)\]]|[.:])(?:\s|$)"
+_ECHO_WORDS = 6
+
+
+def _listed_letters(text: str, labels: Sequence[str]) -> set[str]:
+    """Distinct option letters that open a line ("A. ...", "(B) ...", "C:"): two or more is a list."""
+    upper = "".join(label.upper() for label in labels)
+    pattern = re.compile(_LISTED.format(letters=upper + upper.lower()))
+    return {m.group(1).upper() for line in text.splitlines() if (m := pattern.match(line))}
+
+
+def _after_letter(text: str, labels: Sequence[str]) -> str:
+    """``text`` without a leading "B.", "(B)", "B)" or "B -" (the rest of the reply)."""
+    letters = "".join(label.upper() for label in labels)
+    letters += letters.lower()
+    return re.sub(rf"^[\(\[]?[{letters}](?:[\)\]]|[.:](?=\s|$)|\s*[-–]\s)\s*", "", text, count=1)
+
+
+def _echoes(text: str, question: str | None) -> bool:
+    """Does ``text`` open with the question's first words (a repeat of the prompt, not an answer)?"""
+    if not question:
+        return False
+    asked = _normalize(question).split()[:_ECHO_WORDS]
+    said = _normalize(text).split()[: len(asked)]
+    return len(asked) >= 3 and said == asked
+
+
+def parse_answer(
+    text: str | None,
+    labels: Sequence[str],
+    choices: Sequence[str] | None = None,
+    question: str | None = None,
+) -> ParsedAnswer:
+    """The choice that ``text`` names, why none does, and any letter/text conflict.
 
     ``labels`` are what the prompt asked for (``["A", "B", "C", "D"]`` or ``["yes", "no",
-    "maybe"]``); ``choices`` are the option texts (may equal the labels).
+    "maybe"]``); ``choices`` are the option texts (may equal the labels); ``question`` (the
+    question without options) lets a reply that only repeats it be recognised as an echo.
     """
     if not text or not text.strip():
-        return None
+        return ParsedAnswer(None, "empty")
     cleaned = _clean(text)
     first_line = next((line.strip() for line in cleaned.splitlines() if line.strip()), "")
-    if _is_letter_set(labels):
-        for candidate in (first_line, cleaned):
-            found = _letter(candidate, labels)
-            if found is not None:
-                return found
-        if choices:
-            found = _option_text(first_line, choices)
-            if found is None:
-                found = _option_text(cleaned, choices)
-            if found is not None:
-                return found
-        return _letter_in_context(cleaned, labels)
-    found = _word_label(first_line, labels)
-    if found is None and choices and list(choices) != list(labels):
-        found = _option_text(cleaned, choices)
-    if found is None:
-        found = _word_label(cleaned, labels)
-    return found
+    if not _is_letter_set(labels):
+        if _echoes(first_line, question):
+            return ParsedAnswer(None, "repeats the question")
+        found = _word_label(first_line, labels)
+        if found is None and choices and list(choices) != list(labels):
+            found = _option_text(cleaned, choices)
+        if found is None:
+            found = _word_label(cleaned, labels)
+        return ParsedAnswer(found, None if found is not None else "names no choice")
+    if len(_listed_letters(cleaned, labels)) >= 2:
+        return ParsedAnswer(None, "lists several options")
+    rest = _after_letter(first_line, labels)
+    if _echoes(rest, question):
+        return ParsedAnswer(None, "repeats the question")
+    for candidate in (first_line, cleaned):
+        found = _letter(candidate, labels)
+        if found is not None:
+            quoted = _option_text(rest, choices) if choices and rest and rest != first_line else None
+            conflict = quoted if quoted is not None and quoted != found else None
+            return ParsedAnswer(found, None, conflict)
+    if choices:
+        found = _option_text(first_line, choices)
+        if found is None:
+            found = _option_text(cleaned, choices)
+        if found is not None:
+            return ParsedAnswer(found)
+    found = _letter_in_context(cleaned, labels)
+    return ParsedAnswer(found, None if found is not None else "names no choice")
+
+
+def parse_choice(
+    text: str | None,
+    labels: Sequence[str],
+    choices: Sequence[str] | None = None,
+    question: str | None = None,
+) -> int | None:
+    """Index of the choice that ``text`` names, or ``None`` when it is unparseable (see :func:`parse_answer`)."""
+    return parse_answer(text, labels, choices, question).index

@@ -94,6 +94,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--requests-per-minute", type=float, help="openai backend: pace requests.")
     parser.add_argument("--max-cost-usd", type=float, help="openai backend: hard spending cap for this run.")
     parser.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="openai backend and judge: seconds to wait for one reply (a small model on a busy CPU "
+        "server may need several minutes).",
+    )
+    parser.add_argument(
         "--bertscore-model",
         help="Local folder (or Hub id) of the BERTScore model for generation benchmarks; needs "
         "`pip install bioinstruct[bertscore]`. Off by default.",
@@ -101,7 +108,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--judge-model", help="LLM judge (e.g. gpt-4) for benchmarks with judge axes (generation sets)."
     )
-    parser.add_argument("--judge-base-url", help="Endpoint of the judge (default: OPENAI_BASE_URL).")
+    parser.add_argument(
+        "--judge-base-url",
+        help="Endpoint of the judge (default: --base-url, then OPENAI_BASE_URL; never api.openai.com "
+        "unless named here). The key is read from OPENAI_API_KEY.",
+    )
 
 
 def _backend_options(args: argparse.Namespace) -> dict:
@@ -113,6 +124,7 @@ def _backend_options(args: argparse.Namespace) -> dict:
             "max_concurrency": args.max_concurrency,
             "requests_per_minute": args.requests_per_minute,
             "max_cost_usd": args.max_cost_usd,
+            "timeout": args.timeout,
         }
     return {"dtype": args.dtype}
 
@@ -127,9 +139,17 @@ def run(args: argparse.Namespace) -> int:
         os.environ["BIOINSTRUCT_BERTSCORE_MODEL"] = args.bertscore_model
     judge = None
     if args.judge_model:
-        from bioinstruct.evaluation.judge import Judge
+        from bioinstruct.evaluation.judge import Judge, resolve_endpoint
 
-        judge = Judge(model=args.judge_model, base_url=args.judge_base_url, cache_dir=output_dir / "judge")
+        # Benchmark text and predictions go only where the user said; one line says where, first.
+        judge_url, where = resolve_endpoint(args.judge_base_url, args.base_url)
+        judge = Judge(
+            model=args.judge_model,
+            base_url=judge_url,
+            cache_dir=output_dir / "judge",
+            notice=where,
+            timeout=args.timeout,
+        )
     evaluator = Evaluator(
         args.model,
         adapters=args.adapter,

@@ -15,12 +15,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def benchmark_table(group: str | None = None) -> str:
     """The table printed by ``bioinstruct benchmarks``, as text."""
-    from bioinstruct.errors import ConfigError
+    from bioinstruct.errors import ConfigError, did_you_mean
     from bioinstruct.evaluation.registry import list_benchmarks, list_groups
 
+    groups = list_groups()
     benchmarks = list_benchmarks(group)
     if not benchmarks:
-        raise ConfigError(f"unknown group {group!r}; known groups: {', '.join(sorted(list_groups()))}")
+        hint = did_you_mean(str(group), groups)
+        raise ConfigError(
+            f"unknown group {group!r}{hint}{' ' if hint else '; '}known groups: {', '.join(sorted(groups))}"
+        )
     header = ("name", "groups", "metric", "source", "local data?")
     rows = [
         (
@@ -37,10 +41,10 @@ def benchmark_table(group: str | None = None) -> str:
         "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in [header, tuple("-" * w for w in widths), *rows]
     ]
-    groups = list_groups()
+    shown = {group: groups[group]} if group in groups else groups  # --group: its own line only
     lines += [
         "",
-        "groups: " + "; ".join(f"{name} = {', '.join(members)}" for name, members in groups.items()),
+        "groups: " + "; ".join(f"{name} = {', '.join(members)}" for name, members in shown.items()),
     ]
     return "\n".join(lines)
 

@@ -16,9 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from bioinstruct.errors import ConfigError
-from bioinstruct.evaluation import metrics as metric_fns
-from bioinstruct.evaluation.answer_parsing import parse_choice
+from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.evaluation.backends import Backend, make_backend
 from bioinstruct.evaluation.prompting import (
     CHAT,
@@ -27,8 +25,10 @@ from bioinstruct.evaluation.prompting import (
     render,
     select_demonstrations,
 )
-from bioinstruct.evaluation.registry import Benchmark, Item, list_groups, resolve_benchmarks
+from bioinstruct.evaluation.registry import Benchmark, Item
 from bioinstruct.evaluation.report import BenchmarkResult, EvalResults
+from bioinstruct.evaluation.scoring import score as _score
+from bioinstruct.evaluation.selection import load_selection, skip_reason
 from bioinstruct.training import formatting
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,9 @@ _PROTOCOL_WORDS = {
     "generate": (
         "generative",
         "greedy generation parsed to a choice (letter, option text or label word); "
-        "unparseable answers count as wrong",
+        "unparseable answers (none named, several options listed, the question repeated) count as "
+        "wrong; where the letter and the quoted option text disagree the letter wins and the item "
+        "is flagged (letter_text_conflicts)",
     ),
 }
 _CHUNK = 64
@@ -143,18 +145,29 @@ class Evaluator:
             raise ConfigError(f"num_fewshot must be >= 0, got {num_fewshot}")
         data_files = {k: str(v) for k, v in (data_files or {}).items()}
         fewshot_files = {k: str(v) for k, v in (fewshot_files or {}).items()}
-        selected, skipped = self._select(benchmarks, data_files)
+        # Groups run what loads here and list the rest; an explicitly named benchmark loads or fails.
+        loaded, skipped = load_selection(benchmarks, data_files, nothing="nothing to evaluate")
         for name in [*data_files, *fewshot_files]:
-            if name not in {bench.name for bench in selected} and name not in skipped:
+            if name not in {entry.benchmark.name for entry in loaded} and name not in skipped:
                 logger.warning("a data file was given for %r, which is not being evaluated", name)
         prepared = []
-        for bench in selected:  # load everything first: a bad file fails before any model time is spent
-            rows = bench.load_rows(data_files.get(bench.name))
-            items_note = bench.describe_items(data_files.get(bench.name), len(rows))
+        for entry in loaded:  # load everything first: a bad file fails before any model time is spent
+            bench, rows = entry.benchmark, entry.rows
+            items_note = bench.describe_items(entry.data_file, len(rows))
             rows = rows[:limit] if limit else rows
-            items = _unique_ids(bench.items(rows, source=data_files.get(bench.name, "")))
-            demos = self._demonstrations(bench, items, num_fewshot, seed, data_files, fewshot_files)
+            items = _unique_ids(bench.items(rows, source=entry.data_file or ""))
+            try:
+                demos = self._demonstrations(bench, items, num_fewshot, seed, data_files, fewshot_files)
+            except DataError as err:  # a group member's Hub train split, not here (offline)
+                if entry.explicit or bench.name in fewshot_files:
+                    raise
+                skipped[bench.name] = f"no few-shot demonstrations here: {skip_reason(bench, err, fewshot=True)}"
+                continue
             prepared.append((bench, rows, items, demos, items_note))
+        if not prepared:
+            reasons = "; ".join(f"{name}: {reason}" for name, reason in skipped.items())
+            spec = benchmarks if isinstance(benchmarks, str) else ", ".join(benchmarks)
+            raise ConfigError(f"nothing to evaluate in {spec} ({reasons})")
         backend = self.backend
         if protocol == "loglik" and not backend.supports_loglikelihood:
             raise ConfigError(
@@ -175,30 +188,12 @@ class Evaluator:
                 result.protocol["items"] = items_note  # which items: the Hub split, or the supplied file
                 if judge is not None and bench.judge_axes:
                     _apply_judge(judge, bench, items, result)
+                for line in result.warnings:  # one line per problem, e.g. a constant answer
+                    logger.warning(line)
                 results.append(result)
         return EvalResults(results, skipped)
 
     # -- preparation ---------------------------------------------------------------------------
-    def _select(
-        self, spec: str | Sequence[str], data_files: Mapping[str, str]
-    ) -> tuple[list[Benchmark], dict[str, str]]:
-        names = [p.strip() for p in (spec.split(",") if isinstance(spec, str) else spec) if p.strip()]
-        groups = list_groups()
-        selected: list[Benchmark] = []
-        skipped: dict[str, str] = {}
-        for name in names:
-            for bench in resolve_benchmarks([name]):
-                if name in groups and bench.needs_local_data and bench.name not in data_files:
-                    skipped[bench.name] = f"needs local data: {bench.how_to_get or 'pass --data-file'}"
-                elif bench not in selected:
-                    selected.append(bench)
-        if not selected:
-            raise ConfigError(
-                f"nothing to evaluate in {', '.join(names)}: every benchmark needs local data "
-                f"({'; '.join(f'{k}: {v}' for k, v in skipped.items())})"
-            )
-        return selected, skipped
-
     def _demonstrations(
         self,
         bench: Benchmark,
@@ -253,6 +248,9 @@ class Evaluator:
         bar = _progress_bar(
             len(items), len(items) - len(todo), f"{variant or 'base'} | {bench.name}", self.progress
         )
+        counting = hasattr(backend, "truncation_counts")  # one truncation line per benchmark, not per chunk
+        if counting:
+            backend.truncation_counts = [0, 0]
         try:
             for start in range(0, len(todo), _CHUNK):
                 chunk = todo[start : start + _CHUNK]
@@ -272,6 +270,12 @@ class Evaluator:
                 cache.add({keys[i]: output for i, output in zip(chunk, outputs, strict=True)})
         finally:
             bar.close()
+            if counting:
+                cut, total = backend.truncation_counts
+                backend.truncation_counts = None
+                if cut:
+                    note = backend.truncation_message(cut, total)
+                    logger.warning("%s (%s): %s", bench.name, variant or "base", note)
         raw = [cache.entries[key] for key in keys]
         result = _score(bench, rows, items, texts, raw, protocol)
         word, scoring = _PROTOCOL_WORDS[protocol]
@@ -303,76 +307,6 @@ class Evaluator:
         return result
 
 
-def _score(
-    bench: Benchmark, rows: list[dict], items: list[Item], texts: list[str], raw: list[Any], protocol: str
-) -> BenchmarkResult:
-    samples: list[dict[str, Any]] = []
-    if bench.task == "multiple_choice":
-        correct, chosen, unparseable = [], [], 0
-        for item, text, output in zip(items, texts, raw, strict=True):
-            labels = item.labels or []
-            if protocol == "loglik":
-                choice = max(
-                    range(len(output)), key=lambda c: (output[c], -c)
-                )  # first maximum, as numpy argmax
-            else:
-                choice = parse_choice(output, labels, item.choices)
-                unparseable += choice is None
-            ok = choice == item.gold
-            chosen.append(choice)
-            correct.append(float(ok))
-            sample = {
-                "id": item.id,
-                "prompt": text,
-                "prediction": labels[choice] if choice is not None else None,
-                "reference": labels[item.gold],
-                "correct": ok,
-            }
-            sample["loglikelihoods" if protocol == "loglik" else "output"] = output
-            samples.append(sample)
-        accuracy = metric_fns.accuracy(chosen, [item.gold for item in items])
-        return BenchmarkResult(
-            bench.name,
-            "",
-            None,
-            {"accuracy": accuracy},
-            len(items),
-            "accuracy",
-            unparseable if protocol == "generate" else None,
-            metric_fns.bootstrap_ci(correct),
-            samples=samples,
-        )
-    references = [item.reference for item in items]
-    scores = (
-        [bench.item_score(p, r, row) for p, r, row in zip(raw, references, rows, strict=True)]
-        if bench.item_score
-        else None
-    )
-    values = bench.corpus_metrics(list(raw), references, rows) if bench.corpus_metrics else {}
-    if bench.primary_metric not in values and scores is not None:
-        values[bench.primary_metric] = sum(scores) / len(scores)
-    if bench.ci is not None:
-        ci = bench.ci(list(raw), references, rows)
-    else:
-        ci = metric_fns.bootstrap_ci(scores) if scores else None
-    for i, (item, text, output) in enumerate(zip(items, texts, raw, strict=True)):
-        sample = {"id": item.id, "prompt": text, "prediction": output, "reference": item.reference}
-        if scores is not None:
-            sample["score"] = scores[i]
-        samples.append(sample)
-    return BenchmarkResult(
-        bench.name,
-        "",
-        None,
-        {k: float(v) for k, v in values.items()},
-        len(items),
-        bench.primary_metric,
-        None,
-        tuple(ci) if ci else None,
-        samples=samples,
-    )
-
-
 def _apply_judge(judge: Any, bench: Benchmark, items: list[Item], result: BenchmarkResult) -> None:
     payload = [
         {
@@ -383,11 +317,7 @@ def _apply_judge(judge: Any, bench: Benchmark, items: list[Item], result: Benchm
         }
         for item, sample in zip(items, result.samples, strict=True)
     ]
-    judged = judge.score(bench.name, payload)
-    result.metrics.update({f"judge_{axis}": float(value) for axis, value in judged.summary.items()})
-    for sample, scores in zip(result.samples, judged.per_item, strict=True):
-        sample["judge"] = scores
-    result.protocol["judge"] = {**judged.protocol, "cost_usd": judged.cost_usd}
+    result.add_judgement(judge.score(bench.name, payload))
 
 
 def _unique_ids(items: list[Item]) -> list[Item]:

@@ -11,6 +11,15 @@ Why this shape:
 * Scores are parsed strictly: a JSON object with every axis as an integer in 1..5. Anything
   else is sent back to the judge with the problem named (up to ``max_attempts``); an item
   that never yields valid scores stays unscored and is counted, never guessed.
+* No anchoring: the prompt shows the answer's *form* with ``<score>`` placeholders, never
+  numbers, because a real small judge (SmolLM2-135M) returned the prompt's numeric example
+  verbatim as its only "score". A reply that copies the placeholders is a parse failure that is
+  retried with the problem named; a reply identical to a numeric example in a user's own
+  template is kept but flagged (``copied_example``) and counted, so a summary built on copies
+  can be seen for what it is.
+* Data goes only where the user said: :func:`resolve_endpoint` picks the evaluation endpoint
+  when the judge has none of its own and refuses to fall back to api.openai.com unnamed; the
+  judge logs where it sends items, once, before its first request.
 * Valid replies are cached in ``<cache_dir>/judge_cache.jsonl`` keyed by SHA-256 of (judge
   model, prompt), appended as they arrive, so a rerun or a resumed run costs nothing.
 """
@@ -21,7 +30,7 @@ import asyncio
 import hashlib
 import json
 import logging
-import re
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +41,7 @@ from typing import Any
 import jinja2
 
 from bioinstruct.errors import ConfigError
+from bioinstruct.evaluation.judge_parsing import JudgeParseError, example_scores, parse_scores
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +50,7 @@ REFERENCE_POSITIONS = ("before_response", "after_response")
 TEMPLATE_NAME = "judge.jinja"
 RETRY_TEMPLATE_NAME = "judge_retry.jinja"
 CACHE_FILE = "judge_cache.jsonl"
-_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
-
-
-class JudgeParseError(ValueError):
-    """A judge reply that is not a JSON object with an integer 1..5 for every axis."""
+OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 
 
 @dataclass
@@ -56,36 +62,48 @@ class JudgeResult:
     protocol: dict[str, Any]
     cost_usd: float
     errors: list[str | None] = field(default_factory=list)
+    #: The judge's last reply per item (what was parsed, or what could not be).
+    replies: list[str | None] = field(default_factory=list)
+    #: Items whose reply is a verbatim copy of a numeric example in the prompt.
+    copied: list[bool] = field(default_factory=list)
+
+    @property
+    def n_scored(self) -> int:
+        return sum(1 for scores in self.per_item if scores)
 
 
-def parse_scores(text: str, axes: Sequence[str]) -> dict[str, int]:
-    """The axis scores in a judge reply, or :class:`JudgeParseError` saying what is wrong.
+def _host(url: str | None) -> str | None:
+    from urllib.parse import urlsplit
 
-    Accepted: one JSON object (optionally in a ```json fence) with an integer 1..5 (``4`` or
-    ``4.0``) for each axis; keys are matched case-insensitively and extra keys are ignored.
+    return (urlsplit(url).hostname or None) if url else None
+
+
+def resolve_endpoint(judge_base_url: str | None, evaluation_base_url: str | None) -> tuple[str, str]:
+    """``(judge endpoint, one line saying where judged data goes)`` for a CLI run.
+
+    The judge's own URL wins; without one it judges on the evaluation endpoint, then on
+    ``OPENAI_BASE_URL``. With none of these the data would go to api.openai.com, which the user
+    never named: that is refused (:class:`ConfigError`) rather than done silently.
     """
-    body = _FENCE.sub("", (text or "").strip())
-    start, end = body.find("{"), body.rfind("}")
-    if start < 0 or end <= start:
-        raise JudgeParseError("no JSON object found")
-    try:
-        data = json.loads(body[start : end + 1])
-    except json.JSONDecodeError as exc:
-        raise JudgeParseError(f"invalid JSON ({exc.msg})") from None
-    if not isinstance(data, dict):
-        raise JudgeParseError("the JSON is not an object")
-    lowered = {str(key).strip().casefold(): value for key, value in data.items()}
-    scores: dict[str, int] = {}
-    for axis in axes:
-        if axis.casefold() not in lowered:
-            raise JudgeParseError(f"missing score for {axis!r}")
-        value = lowered[axis.casefold()]
-        if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
-            raise JudgeParseError(f"{axis!r} must be an integer, got {value!r}")
-        if not 1 <= int(value) <= 5:
-            raise JudgeParseError(f"{axis!r} must be between 1 and 5, got {value!r}")
-        scores[axis] = int(value)
-    return scores
+    from bioinstruct.generation.retry import public_url
+
+    env = os.environ.get("OPENAI_BASE_URL") or None
+    if judge_base_url:
+        url, how = judge_base_url, "--judge-base-url"
+    elif evaluation_base_url:
+        url, how = evaluation_base_url, "the evaluation endpoint (--base-url)"
+    elif env:
+        url, how = env, "OPENAI_BASE_URL"
+    else:
+        raise ConfigError(
+            "the judge has no endpoint: without --judge-base-url, --base-url or OPENAI_BASE_URL it would "
+            f"send benchmark items and predictions to {OPENAI_DEFAULT_URL}; pass --judge-base-url "
+            f"{OPENAI_DEFAULT_URL} to allow that, or the URL of a local server"
+        )
+    line = f"judge: benchmark questions, references and predictions go to {public_url(url)} ({how})"
+    if evaluation_base_url and _host(url) != _host(evaluation_base_url):
+        line += f", a different host from the evaluation endpoint {public_url(evaluation_base_url)}"
+    return url, line
 
 
 def _load_template(name: str, path: str | Path | None = None) -> tuple[jinja2.Template, str]:
@@ -177,7 +195,10 @@ class Judge:
         requests_per_minute: float | None = None,
         tokens_per_minute: float | None = None,
         max_cost_usd: float | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 6,
         client: Any = None,
+        notice: str | None = None,
     ) -> None:
         if reference_position not in REFERENCE_POSITIONS:
             raise ConfigError(
@@ -197,6 +218,9 @@ class Judge:
         self.template_sha256 = hashlib.sha256(self.template_source.encode("utf-8")).hexdigest()
         self._retry_template, _ = _load_template(RETRY_TEMPLATE_NAME)
         self.cache = JudgeCache(cache_dir)
+        #: The one line logged before the first request (default: the model and the endpoint).
+        self.notice = notice
+        self._announced = False
         if client is None:
             from bioinstruct.generation.teacher import TeacherClient
 
@@ -208,6 +232,8 @@ class Judge:
                 requests_per_minute=requests_per_minute,
                 tokens_per_minute=tokens_per_minute,
                 max_cost_usd=max_cost_usd,
+                timeout=timeout,
+                max_retries=max_retries,
             )
         self.client = client
 
@@ -238,27 +264,35 @@ class Judge:
             "judge_max_attempts": self.max_attempts,
         }
 
-    async def _score_one(
-        self, item: dict[str, Any], axes: Sequence[str]
-    ) -> tuple[dict[str, int], float, str | None, bool]:
-        """(scores or {}, cost, error or None, cache hit) for one item."""
+    async def _score_one(self, item: dict[str, Any], axes: Sequence[str]) -> dict[str, Any]:
+        """``scores`` ({} when unscored), ``cost``, ``error``, ``hit`` (cache), ``reply``, ``copied``."""
         prompt = self.render(item, axes)
+        examples = example_scores(prompt, axes)
         key = JudgeCache.key(self.model, prompt)
         cached = self.cache.get(key)
         if cached is not None:
             try:
-                return parse_scores(json.dumps(cached["scores"]), axes), 0.0, None, True
+                scores = parse_scores(json.dumps(cached["scores"]), axes)
+                return {
+                    "scores": scores,
+                    "cost": 0.0,
+                    "error": None,
+                    "hit": True,
+                    "reply": cached.get("raw"),
+                    "copied": scores in examples,
+                }
             except JudgeParseError:
                 pass  # cached under other axes: judge again
         messages: list[dict[str, str]] = [{"role": "user", "content": prompt}]
-        cost, problem = 0.0, ""
+        cost, problem, reply = 0.0, "", None
         for attempt in range(1, self.max_attempts + 1):
             completion = await self.client.complete(
                 messages, max_tokens=self.max_tokens, temperature=self.temperature, request_id=None
             )
             cost += completion.cost_usd
+            reply = completion.text
             try:
-                scores = parse_scores(completion.text, axes)
+                scores = parse_scores(reply, axes)
             except JudgeParseError as exc:
                 problem = str(exc)
                 logger.info(
@@ -267,39 +301,68 @@ class Judge:
                 retry = self._retry_template.render(problem=problem, axes=list(axes)).strip()
                 messages = [
                     *messages,
-                    {"role": "assistant", "content": completion.text},
+                    {"role": "assistant", "content": reply},
                     {"role": "user", "content": retry},
                 ]
                 continue
             self.cache.put(
-                key,
-                {"model": self.model, "item_id": item.get("id"), "scores": scores, "raw": completion.text},
+                key, {"model": self.model, "item_id": item.get("id"), "scores": scores, "raw": reply}
             )
-            return scores, cost, None, False
-        return {}, cost, f"no valid scores after {self.max_attempts} attempts: {problem}", False
+            return {
+                "scores": scores,
+                "cost": cost,
+                "error": None,
+                "hit": False,
+                "reply": reply,
+                "copied": scores in examples,
+            }
+        error = f"no valid scores after {self.max_attempts} attempts: {problem}"
+        return {"scores": {}, "cost": cost, "error": error, "hit": False, "reply": reply, "copied": False}
 
     async def ascore(
         self, benchmark: str, items: Sequence[dict[str, Any]], axes: Sequence[str] | None = None
     ) -> JudgeResult:
         """Judge every item concurrently (the client paces); see :meth:`score`."""
         axes = tuple(axes or self.axes or _benchmark_axes(benchmark))
+        if not self._announced and items:
+            self._announced = True
+            endpoint = getattr(self.client, "base_url", None) or "the client's endpoint"
+            logger.warning(
+                self.notice
+                or f"judge {self.model}: sending benchmark questions, references and predictions to {endpoint}"
+            )
         outcomes = await asyncio.gather(*(self._score_one(item, axes) for item in items))
-        per_item = [scores for scores, _, _, _ in outcomes]
+        per_item = [o["scores"] for o in outcomes]
         scored = [scores for scores in per_item if scores]
         summary = {axis: sum(s[axis] for s in scored) / len(scored) for axis in axes} if scored else {}
-        cost = sum(c for _, c, _, _ in outcomes)
+        cost = sum(o["cost"] for o in outcomes)
+        copied = [o["copied"] for o in outcomes]
         protocol = {
             **self.protocol(axes),
             "judge_items": len(items),
             "judge_unscored": len(items) - len(scored),
-            "judge_cache_hits": sum(hit for _, _, _, hit in outcomes),
+            "judge_copied_example": sum(copied),
+            "judge_cache_hits": sum(o["hit"] for o in outcomes),
             "judge_cost_usd": cost,
         }
-        if len(scored) < len(items):
+        if len(scored) < len(items) or any(copied):
             logger.warning(
-                "judge: %d of %d %s items stayed unscored", len(items) - len(scored), len(items), benchmark
+                "judge: %s: %d of %d items scored, %d unscored, %d copied the prompt's example",
+                benchmark,
+                len(scored),
+                len(items),
+                len(items) - len(scored),
+                sum(copied),
             )
-        return JudgeResult(per_item, summary, protocol, cost, [error for _, _, error, _ in outcomes])
+        return JudgeResult(
+            per_item,
+            summary,
+            protocol,
+            cost,
+            [o["error"] for o in outcomes],
+            [o["reply"] for o in outcomes],
+            copied,
+        )
 
     def score(
         self, benchmark: str, items: Sequence[dict[str, Any]], axes: Sequence[str] | None = None

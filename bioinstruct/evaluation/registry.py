@@ -273,6 +273,9 @@ def load_hub_rows(source: HubSource, benchmark: str, *, fewshot: bool = False) -
 
     ``fewshot``: the rows are a demonstration pool, so the hint names ``--fewshot-file``.
     """
+    from bioinstruct.offline import ensure_offline_mode_if_unreachable
+
+    ensure_offline_mode_if_unreachable()  # before datasets reads its offline switch: no minute of retries
     import datasets
 
     option, flag = ("fewshot_files", "--fewshot-file") if fewshot else ("data_files", "--data-file")
@@ -280,11 +283,16 @@ def load_hub_rows(source: HubSource, benchmark: str, *, fewshot: bool = False) -
     try:
         dataset = datasets.load_dataset(source.path, source.name, split=source.split)
     except Exception as err:  # noqa: BLE001 - any Hub failure becomes one actionable line
+        from bioinstruct.offline import offline_by_environment
+
+        if offline_by_environment():
+            why, advice = "it is not in the local Hugging Face cache and the Hub is offline", ""
+        else:
+            why = f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
+            advice = "check the network or "
         raise DataError(
-            f"benchmark {benchmark!r}: could not load {source.describe()} from the Hugging Face Hub "
-            f"({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}); check the network "
-            f"(HF_HUB_OFFLINE/HF_DATASETS_OFFLINE) or pass a local copy with {option}={{'{benchmark}': path}} "
-            f"({flag} {benchmark}=path)"
+            f"benchmark {benchmark!r}: could not load {source.describe()} from the Hugging Face Hub ({why}); "
+            f"{advice}pass a local copy with {option}={{'{benchmark}': path}} ({flag} {benchmark}=path)"
         ) from err
     return [dict(row) for row in dataset]
 

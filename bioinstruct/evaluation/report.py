@@ -3,7 +3,9 @@
 Why the protocol travels with every number: papers mix log-likelihood and generative scoring,
 shot counts and prompt templates without saying so, and the numbers are then not comparable.
 Here each (benchmark, model, adapter) result carries its protocol, and ``results.md`` prints
-it under the table.
+it under the table. Each result also carries its diagnostics (prediction distribution, chance and
+majority baselines, empty/degenerate shares; see :mod:`bioinstruct.evaluation.diagnostics`) and
+the warnings they raise, because a number that equals "always answer A" is not a result.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bioinstruct.errors import DataError
+from bioinstruct.evaluation.diagnostics import warnings_for
 
 RESULTS_FILE = "results.json"
 MARKDOWN_FILE = "results.md"
@@ -37,6 +40,8 @@ class BenchmarkResult:
     ci: tuple[float, float] | None = None
     protocol: dict[str, Any] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    #: Prediction distribution and baselines (multiple choice) or empty/degenerate shares (text).
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def variant(self) -> str:
@@ -48,10 +53,60 @@ class BenchmarkResult:
     def score(self) -> float:
         return self.metrics[self.primary_metric]
 
+    @property
+    def judge_metrics(self) -> dict[str, float]:
+        """The judge's mean score per axis (1-5 scale), without the counts."""
+        counts = {"judge_n", "judge_unscored", "judge_copied_example"}
+        return {k: v for k, v in self.metrics.items() if k.startswith("judge_") and k not in counts}
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per thing a reader of this number must know (constant answers, empty outputs, ...)."""
+        lines = warnings_for(self.benchmark, self.variant, self.diagnostics, self.n)
+        if "judge_n" in self.metrics:
+            judged = int(self.metrics["judge_n"]) + int(self.metrics.get("judge_unscored", 0))
+            if self.metrics["judge_n"] < judged:
+                lines.append(
+                    f"{self.benchmark} ({self.variant}): the judge scored {int(self.metrics['judge_n'])} of "
+                    f"{judged} items; its means cover only those"
+                )
+            if self.metrics.get("judge_copied_example"):
+                lines.append(
+                    f"{self.benchmark} ({self.variant}): {int(self.metrics['judge_copied_example'])} judge "
+                    "replies copy the prompt's example scores verbatim"
+                )
+        return lines
+
+    def add_judgement(self, judged: Any) -> None:
+        """Record a :class:`~bioinstruct.evaluation.judge.JudgeResult` for this result's samples.
+
+        The means go into ``metrics`` with how many items they stand on beside them
+        (``judge_n``, ``judge_unscored``, ``judge_copied_example``); each sample keeps its scores
+        (None when unscored), the judge's raw reply and why it could not be used.
+        """
+        n = len(judged.per_item)
+        replies = list(getattr(judged, "replies", None) or [None] * n)
+        errors = list(getattr(judged, "errors", None) or [None] * n)
+        copied = list(getattr(judged, "copied", None) or [False] * n)
+        scored = sum(1 for scores in judged.per_item if scores)
+        self.metrics.update({f"judge_{axis}": float(value) for axis, value in judged.summary.items()})
+        self.metrics.update(
+            {"judge_n": scored, "judge_unscored": n - scored, "judge_copied_example": sum(copied)}
+        )
+        for i, (sample, scores) in enumerate(zip(self.samples, judged.per_item, strict=True)):
+            sample["judge"] = scores or None
+            sample["judge_reply"] = replies[i]
+            if errors[i]:
+                sample["judge_error"] = errors[i]
+            if copied[i]:
+                sample["judge_copied_example"] = True
+        self.protocol["judge"] = {**judged.protocol, "cost_usd": judged.cost_usd}
+
     def summary(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("samples")
         data["ci"] = list(self.ci) if self.ci is not None else None
+        data["warnings"] = self.warnings
         return data
 
 
@@ -111,6 +166,10 @@ class EvalResults:
                 )
         for name, reason in self.skipped.items():
             lines.append(f"- **{name}**: skipped ({reason})")
+        lines += _checks_table(self.results) + _judge_table(self.results)
+        warnings = [line for result in self.results for line in result.warnings]
+        if warnings:
+            lines += ["", "Warnings:", "", *(f"- {line}" for line in warnings)]
         return "\n".join(lines) + "\n"
 
     def save(self, directory: str | Path) -> Path:
@@ -132,38 +191,10 @@ class EvalResults:
         return out
 
     def plot(self, path: str | Path) -> Path:
-        """Grouped bar chart of the primary metric, one bar per variant, CI as error bars."""
-        import matplotlib
+        """Grouped bars of the primary metric per variant, CI as error bars (see :func:`bioinstruct.plots.results_png`)."""
+        from bioinstruct.plots import results_png
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        names, variants = self.benchmarks, self.variants
-        cells = {(r.benchmark, r.variant): r for r in self.results}
-        width = 0.8 / len(variants)
-        fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(names) * len(variants) ** 0.5 + 2), 4.2))
-        for v, variant in enumerate(variants):
-            xs, heights, errors = [], [], [[], []]
-            for b, name in enumerate(names):
-                result = cells.get((name, variant))
-                if result is None:
-                    continue
-                score = 100 * result.score
-                low, high = (100 * result.ci[0], 100 * result.ci[1]) if result.ci else (score, score)
-                xs.append(b + (v - (len(variants) - 1) / 2) * width)
-                heights.append(score)
-                errors[0].append(max(0.0, score - low))
-                errors[1].append(max(0.0, high - score))
-            ax.bar(xs, heights, width, yerr=errors, capsize=3, label=variant)
-        ax.set_xticks(range(len(names)), names)
-        ax.set_ylabel("score (%)")
-        ax.set_ylim(0, 100)
-        ax.legend(fontsize=8)
-        ax.set_title("bioinstruct evaluation (95% bootstrap CI)")
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        return Path(path)
+        return results_png(self.results, path)
 
     @classmethod
     def load(cls, directory: str | Path) -> EvalResults:
@@ -176,6 +207,7 @@ class EvalResults:
         results = []
         for entry in data["results"]:
             entry["ci"] = tuple(entry["ci"]) if entry.get("ci") else None
+            entry.pop("warnings", None)  # derived from the diagnostics, recomputed
             result = BenchmarkResult(**entry)
             result.samples = list(_samples_for(directory, result))
             results.append(result)
@@ -216,3 +248,70 @@ def _protocol_line(result: BenchmarkResult) -> str:
     if p.get("limit"):
         parts.append(f"limited to the first {p['limit']} items")
     return "; ".join(parts)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def _distribution(counts: dict[str, int]) -> str:
+    return ", ".join(f"{label} {count}" for label, count in counts.items())
+
+
+def _checks_table(results: list[BenchmarkResult]) -> list[str]:
+    """Baselines and prediction checks, one row per (benchmark, variant)."""
+    choice = [r for r in results if "chance_baseline" in r.diagnostics]
+    text = [r for r in results if "empty_share" in r.diagnostics]
+    lines: list[str] = []
+    if choice:
+        lines += [
+            "",
+            "Multiple choice: baselines (%) and what the model predicted:",
+            "",
+            "| benchmark | variant | score | chance | majority (label) | predictions | conflicts |",
+            "|---|---|---:|---:|---:|---|---:|",
+        ]
+        for r in choice:
+            d = r.diagnostics
+            lines.append(
+                f"| {r.benchmark} | {r.variant} | {_percent(r.score)} | {_percent(d['chance_baseline'])} | "
+                f"{_percent(d['majority_baseline'])} ({d['majority_label']}) | "
+                f"{_distribution(d['prediction_distribution'])} | {d.get('letter_text_conflicts', '–')} |"
+            )
+    if text:
+        lines += [
+            "",
+            "Free text: empty and degenerate (repeated n-grams) predictions (% of items):",
+            "",
+            "| benchmark | variant | score | empty | degenerate | distinct |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for r in text:
+            d = r.diagnostics
+            lines.append(
+                f"| {r.benchmark} | {r.variant} | {_percent(r.score)} | {_percent(d['empty_share'])} | "
+                f"{_percent(d['degenerate_share'])} | {d['distinct_predictions']} of {r.n} |"
+            )
+    return lines
+
+
+def _judge_table(results: list[BenchmarkResult]) -> list[str]:
+    """LLM-judge means (1-5) with the number of items they stand on."""
+    judged = [r for r in results if "judge_n" in r.metrics]
+    if not judged:
+        return []
+    axes = list(dict.fromkeys(axis for r in judged for axis in r.judge_metrics))
+    lines = [
+        "",
+        "LLM judge (mean score 1-5 over the scored items):",
+        "",
+        "| benchmark | variant | " + " | ".join(axes) + " | scored | unscored | copied example |",
+        "|---|---|" + "---:|" * (len(axes) + 3),
+    ]
+    for r in judged:
+        means = [f"{r.metrics[a]:.2f}" if a in r.metrics else "–" for a in axes]
+        lines.append(
+            f"| {r.benchmark} | {r.variant} | " + " | ".join(means) + f" | {int(r.metrics['judge_n'])} | "
+            f"{int(r.metrics.get('judge_unscored', 0))} | {int(r.metrics.get('judge_copied_example', 0))} |"
+        )
+    return lines

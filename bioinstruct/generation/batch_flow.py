@@ -78,6 +78,8 @@ async def _submit(session: GenerationSession, runner: BatchRunner, size: int) ->
                 "temperature": builder.temperature,
                 "top_p": builder.top_p,
             }
+            if builder.frequency_penalty:
+                body["frequency_penalty"] = builder.frequency_penalty
             if builder.json_mode:
                 body["response_format"] = {"type": "json_object"}
             requests.append((request_id, body))

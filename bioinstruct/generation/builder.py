@@ -11,6 +11,7 @@ after a normal stop, Ctrl-C or ``kill -9`` and ends with exactly ``num_instructi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
@@ -43,6 +44,7 @@ ROW_FIELDS = (
     "input",
     "output",
     "category",
+    "label_source",
     "seed_ids",
     "request_id",
     "teacher_model",
@@ -61,6 +63,7 @@ def _row_features() -> Any:
             "input": text,
             "output": text,
             "category": text,
+            "label_source": text,
             "seed_ids": datasets.List(text),
             "request_id": text,
             "teacher_model": text,
@@ -109,12 +112,15 @@ class BioInstructBuilder:
         max_tokens: int = 3072,
         temperature: float = 1.0,
         top_p: float = 1.0,
+        frequency_penalty: float | None = None,
         timeout: float = 120.0,
         max_retries: int = 6,
         similarity_tokenizer: str = "rouge",
         prices: dict[str, dict[str, float]] | None = None,
         batch_poll_interval: float = 60.0,
         progress: bool = True,
+        progress_interval: float = 30.0,
+        zero_yield_replies: int = 8,
         decontaminate: Sequence[str] | str | None = None,
         decontamination_data_files: dict[str, str] | None = None,
         decontamination_ngram: int = 13,  # GPT-3 / lm-eval; overlap_index.DEFAULT_NGRAM
@@ -143,8 +149,36 @@ class BioInstructBuilder:
         self.json_mode, self.batch_api = json_mode, batch_api
         self.label_batch_size, self.label_attempts = label_batch_size, label_attempts
         self.max_tokens, self.temperature, self.top_p = max_tokens, temperature, top_p
+        #: OpenAI's frequency_penalty (-2..2); a server that samples greedily whatever the temperature
+        #: (transformers serve with a model whose generation_config has no do_sample) loops without it
+        self.frequency_penalty = frequency_penalty
         self.timeout, self.max_retries, self.prices = timeout, max_retries, prices
         self.batch_poll_interval, self.progress = batch_poll_interval, progress
+        #: seconds between progress lines when stderr is not a terminal
+        self.progress_interval = progress_interval
+        #: stop (``stop_reason="zero_yield"``) after this many replies of a session keep no task; 0: never
+        self.zero_yield_replies = zero_yield_replies
+        bad = {"max_tokens": max_tokens, "timeout": timeout, "label_attempts": label_attempts}
+        bad = {key: value for key, value in bad.items() if not value > 0}
+        if not 0.0 <= temperature <= 2.0:
+            bad["temperature"] = temperature
+        if not 0.0 < top_p <= 1.0:
+            bad["top_p"] = top_p
+        if frequency_penalty is not None and not -2.0 <= frequency_penalty <= 2.0:
+            bad["frequency_penalty"] = frequency_penalty
+        if bad or max_retries < 0 or zero_yield_replies < 0:
+            bad.update(
+                {
+                    k: v
+                    for k, v in (("max_retries", max_retries), ("zero_yield_replies", zero_yield_replies))
+                    if v < 0
+                }
+            )
+            raise ConfigError(
+                "; ".join(f"{key}={value!r} is out of range" for key, value in bad.items())
+                + " (max_tokens, timeout, label_attempts > 0; temperature in [0, 2]; top_p in (0, 1]; "
+                "max_retries, zero_yield_replies >= 0)"
+            )
         self.seed_hash = seed_set_hash(self.seed_tasks)
         self.prompt_template_hash = _template_hash(prompt_template, GENERATE_TEMPLATE)
         self.label_template_hash = _template_hash(label_template, LABEL_TEMPLATE)
@@ -163,6 +197,8 @@ class BioInstructBuilder:
         self._contamination: Any = None
         self._blacklist = Blacklist()
         self.stop_reason: str | None = None
+        #: one line saying why the last build() stopped early (zero_yield), else None
+        self.stop_message: str | None = None
         #: the endpoint of the last session, credentials stripped (set by the session; goes to run.json)
         self._teacher_url: str | None = None
 
@@ -176,6 +212,16 @@ class BioInstructBuilder:
         """
         if num_instructions < 1:
             raise ConfigError(f"num_instructions must be at least 1, got {num_instructions}")
+        created = not self.output_dir.exists()
+        try:
+            return self._build(num_instructions)
+        except BaseException:
+            if created:  # a run that failed before writing anything leaves no empty folder behind
+                with contextlib.suppress(OSError):
+                    self.output_dir.rmdir()
+            raise
+
+    def _build(self, num_instructions: int) -> Any:
         try:
             self.output_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:  # a file in the way, no permission, read-only disk
@@ -206,7 +252,12 @@ class BioInstructBuilder:
         from bioinstruct.generation.session import GenerationSession
 
         session = GenerationSession(self, state, num_instructions, previous.get("teacher") or {})
-        asyncio.run(session.run())
+        try:
+            asyncio.run(session.run())
+        except asyncio.CancelledError:
+            if session.terminated:  # SIGTERM: like Ctrl-C, run.json says "interrupted"; rerun resumes
+                raise KeyboardInterrupt("SIGTERM") from None
+            raise
         return self.dataset(limit=num_instructions)
 
     def rows(self, limit: int | None = None) -> list[dict[str, Any]]:
@@ -282,6 +333,10 @@ class BioInstructBuilder:
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "top_p": self.top_p,
+            "frequency_penalty": self.frequency_penalty,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "label_attempts": self.label_attempts,
         }
 
     def _check_decontamination(self, previous: dict[str, Any]) -> None:
@@ -305,11 +360,15 @@ class BioInstructBuilder:
         rng = random.Random(f"{self.seed}:{sequence}")
         return [self.seed_tasks[i] for i in rng.sample(range(len(self.seed_tasks)), self.num_prompt_seeds)]
 
-    def generation_messages(self, seeds: Sequence[dict]) -> list[dict[str, str]]:
+    def generation_messages(
+        self, seeds: Sequence[dict], *, json_mode: bool | None = None
+    ) -> list[dict[str, str]]:
+        """The generation request for ``seeds``; ``json_mode=False`` overrides the builder's
+        setting (a session whose server ignores ``response_format`` asks for the numbered list)."""
         prompt = render_generation_prompt(
             seeds, num_tasks=self.tasks_per_prompt, template=self.prompt_template
         )
-        if self.json_mode:
+        if self.json_mode if json_mode is None else json_mode:
             prompt += render_json_format(first_index=len(seeds) + 1, num_tasks=self.tasks_per_prompt)
         return [{"role": "user", "content": prompt}]
 

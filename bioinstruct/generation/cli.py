@@ -102,6 +102,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=PATH",
         help="Local test items of a --decontaminate benchmark (its Hub schema) instead of the Hub; repeatable.",
     )
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        default=3072,
+        help="Completion tokens a generation request may use (default: 3072, room for 20 tasks; "
+        "a slow local server needs far fewer, e.g. 400 with --tasks-per-prompt 4).",
+    )
+    parser.add_argument(
+        "--temperature", type=float, default=1.0, help="Sampling temperature of generation (default: 1.0)."
+    )
+    parser.add_argument("--top-p", type=float, default=1.0, help="Nucleus sampling top_p (default: 1.0).")
+    parser.add_argument(
+        "--frequency-penalty",
+        type=float,
+        default=None,
+        help="OpenAI frequency_penalty, -2..2 (default: not sent). transformers serve turns it into "
+        "repetition_penalty 1+value, which also penalises the prompt's words: 0.3 made SmolLM2-135M write noise.",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=120.0,
+        help="Seconds to wait for one reply before retrying it (default: 120); each timeout also "
+        "halves the requests in flight, since the server keeps generating the abandoned one.",
+    )
+    parser.add_argument(
+        "--max-retries", type=int, default=6, help="Retries of a request on 429/5xx/timeouts (default: 6)."
+    )
+    parser.add_argument(
+        "--label-attempts",
+        type=int,
+        default=3,
+        help="Requests per batch of labels before a task falls back to category OTHER (default: 3).",
+    )
     parser.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
 
 
@@ -123,11 +157,19 @@ def run(args: argparse.Namespace) -> int:
 
     if args.export_alpaca:
         _check_export_path(args.export_alpaca)
+    api_key = os.environ.get("OPENAI_API_KEY") or os.environ.get("AZURE_OPENAI_API_KEY")
+    if not api_key:  # before the run folder exists: a failed start leaves nothing behind
+        server = args.base_url or os.environ.get("OPENAI_BASE_URL")
+        raise ConfigError(
+            "no teacher API key: set OPENAI_API_KEY (Azure: AZURE_OPENAI_API_KEY); a local server that "
+            "checks no key accepts any value, e.g. OPENAI_API_KEY=local"
+            + ("" if server else " with --base-url http://localhost:8000/v1")
+        )
     builder = BioInstructBuilder(
         output_dir=args.output_dir,
         teacher_model=args.teacher_model,
         base_url=args.base_url,
-        api_key=os.environ.get("OPENAI_API_KEY") or os.environ.get("AZURE_OPENAI_API_KEY"),
+        api_key=api_key,
         seed_tasks=args.seed_tasks,
         num_prompt_seeds=args.num_prompt_seeds,
         tasks_per_prompt=args.tasks_per_prompt,
@@ -141,6 +183,13 @@ def run(args: argparse.Namespace) -> int:
         json_mode=args.json_mode,
         batch_api=args.batch_api,
         progress=not args.no_progress,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        frequency_penalty=args.frequency_penalty,
+        timeout=args.request_timeout,
+        max_retries=args.max_retries,
+        label_attempts=args.label_attempts,
         decontaminate=args.decontaminate,
         decontamination_data_files=parse_name_path_pairs(
             args.decontamination_data_file, "--decontamination-data-file"
@@ -156,6 +205,8 @@ def run(args: argparse.Namespace) -> int:
         "output_dir": str(builder.output_dir),
     }
     print(json.dumps(summary))
+    if len(dataset) < args.num_instructions and builder.stop_reason == "zero_yield":
+        return 1  # the session already said why, in one line (builder.stop_message)
     if len(dataset) < args.num_instructions:
         how = (
             "raise --max-cost-usd (it caps the whole run) and rerun to continue"

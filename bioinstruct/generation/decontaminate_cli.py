@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bioinstruct.cli_args import parse_name_path_pairs
-from bioinstruct.errors import DataError
+from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.generation.decontamination import (
     DEFAULT_NGRAM,
     DEFAULT_THRESHOLD,
@@ -169,6 +169,10 @@ def _write(path: str, what: str, write: Callable[[], object]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
+    if args.ngram < 1:
+        raise ConfigError(f"--ngram must be at least 1 (words per shared n-gram), got {args.ngram}")
+    if not 0.0 < args.threshold <= 1.0:
+        raise ConfigError(f"--threshold must be in (0, 1] (a ROUGE-L F score), got {args.threshold}")
     data_files = parse_name_path_pairs(args.data_file)
     rows, path = _read_data(args.data)
     _check_rows(rows, path)

@@ -81,6 +81,53 @@ def output_equals_input(candidate: Candidate) -> str | None:
     return None
 
 
+def markup_only_output(candidate: Candidate) -> str | None:
+    """An output of only markdown (``##``, ``# ###``, ``---``) is a formatting remnant, not an answer.
+
+    Seen from SmolLM2-135M behind ``transformers serve``: it closes a task with ``##``."""
+    output = candidate.output.strip()
+    if output and not re.search(r"[^\W_]", output):
+        return f"output is only markup ({output[:20]!r})"
+    return None
+
+
+def output_equals_instruction(candidate: Candidate) -> str | None:
+    """An output that repeats the instruction answers nothing (small teachers echo the prompt)."""
+    if _normalize(candidate.output).rstrip(".?:!") == _normalize(candidate.instruction).rstrip(".?:!"):
+        return "output is identical to the instruction"
+    return None
+
+
+class CopiedSeedOutput:
+    """Rejects a candidate whose output is (nearly) verbatim the output of a seed task.
+
+    Why: a small teacher pairs a new instruction with the input and output of an example in its
+    prompt; the instruction passes the ROUGE-L rule, but the output answers the seed's task, not
+    this one. ``fuzz.ratio`` >= ``min_ratio`` (0-100) on whitespace- and case-normalised text.
+    """
+
+    name = "copied_seed_output"
+
+    def __init__(self, seeds: Iterable[dict[str, Any]], min_ratio: float = 90.0) -> None:
+        self.min_ratio = min_ratio
+        self._outputs = {
+            _normalize(str(seed.get("output") or "")): str(seed.get("id", "?")) for seed in seeds
+        }
+        self._outputs.pop("", None)
+        self._choices = list(self._outputs)
+
+    def __call__(self, candidate: Candidate) -> str | None:
+        from rapidfuzz import fuzz, process
+
+        output = _normalize(candidate.output)
+        if not output or not self._choices:
+            return None
+        best = process.extractOne(output, self._choices, scorer=fuzz.ratio, score_cutoff=self.min_ratio)
+        if best is None:
+            return None
+        return f"output copies the output of {self._outputs[best[0]]} (similarity {best[1]:.0f}%)"
+
+
 class DuplicateInReply:
     """Rejects an instruction already seen in the same reply (teachers repeat themselves when they run dry).
 
@@ -129,8 +176,10 @@ Rule = Callable[[Candidate], "str | None"]
 #: The stateless rules, cheapest first, in the order they are applied.
 STATIC_RULES: tuple[tuple[str, Rule], ...] = (
     ("empty_output", empty_output),
+    ("markup_only_output", markup_only_output),
     ("instruction_length", instruction_length),
     ("output_equals_input", output_equals_input),
+    ("output_equals_instruction", output_equals_instruction),
 )
 
 

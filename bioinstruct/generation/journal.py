@@ -120,6 +120,8 @@ class RunState:
     passed_filters: int = 0
     label_requests: int = 0
     failed_requests: int = 0
+    #: kept tasks whose label replies were all unreadable, accepted as OTHER (``label_source: "fallback"``)
+    label_fallbacks: int = 0
     candidates: int = 0
     truncated_items: int = 0
     surplus: int = 0
@@ -153,6 +155,7 @@ class RunState:
             "generation_requests": self.generation_requests,
             "label_requests": self.label_requests,
             "failed_requests": self.failed_requests,
+            "label_fallbacks": self.label_fallbacks,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "cost_usd": round(self.cost_usd, 6),
@@ -193,7 +196,9 @@ def apply_event(state: RunState, event: dict[str, Any], kept_ids: dict[str, dict
         elif decision == "surplus":
             state.surplus += 1
     elif kind == "unlabelled":
-        if kept_ids.pop(event["id"], None) is not None:
+        if event.get("fallback"):  # kept with the fallback category; its row follows
+            state.label_fallbacks += 1
+        elif kept_ids.pop(event["id"], None) is not None:  # journals written before the fallback
             state.rejected["label"] += 1
     elif kind == "batch_submitted":
         # One event for the whole batch, so a kill can never leave request ids half taken.
@@ -219,3 +224,27 @@ def recover(output_dir: Path) -> RunState:
         raise DataError(f"{output_dir / INSTRUCTIONS} has duplicate ids; it was not written by this builder")
     state.pending = [event for cand_id, event in kept.items() if cand_id not in accepted]
     return state
+
+
+def settle_previous_teacher(previous: dict[str, Any]) -> dict[str, Any]:
+    """Teacher counters of the last session; requests it had in flight when it was killed
+    (``kill -9``: no reply, error or cancel was ever counted) become ``lost``, so that over the
+    run requests = succeeded + failed + cancelled + lost (+ in_flight while one runs)."""
+    settled = dict(previous)
+    in_flight = int(settled.pop("in_flight", 0) or 0)
+    if not in_flight and settled.get("requests"):  # run.json from before in_flight was recorded
+        counted = sum(int(settled.get(key) or 0) for key in ("succeeded", "failed", "cancelled", "lost"))
+        in_flight = max(0, int(settled["requests"]) - counted)
+    settled["lost"] = int(settled.get("lost") or 0) + in_flight
+    return settled
+
+
+def merge_teacher_stats(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """Add two TeacherStats dicts (numbers and nested counters), for cumulative run.json counters."""
+    merged: dict[str, Any] = dict(previous)
+    for key, value in current.items():
+        if isinstance(value, dict):
+            merged[key] = merge_teacher_stats(previous.get(key) or {}, value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            merged[key] = round(previous.get(key, 0) + value, 6)
+    return merged

@@ -27,8 +27,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.evaluation.registry import Benchmark, Item, get_benchmark, list_groups, resolve_benchmarks
+from bioinstruct.errors import ConfigError
+from bioinstruct.evaluation.registry import Item
+from bioinstruct.evaluation.selection import load_selection
 from bioinstruct.generation.similarity import SimilarityIndex
 from bioinstruct.generation.tokenization import Tokenizer, get_tokenizer
 
@@ -83,58 +84,27 @@ def load_test_sets(
 ) -> tuple[list[BenchmarkItems], dict[str, str]]:
     """Load the test items of ``benchmarks`` (names and/or groups, as ``bioinstruct evaluate``).
 
-    ``data_files`` replace the Hub. A benchmark named explicitly that cannot load is an error; a
-    group member without local data (or unreachable offline) is returned in ``skipped`` with the
-    reason, as the evaluator does, because a group is a convenience, not a promise.
+    ``data_files`` replace the Hub. The rule is the evaluator's
+    (:func:`bioinstruct.evaluation.selection.load_selection`): a benchmark named explicitly that
+    cannot load is an error; a group member without local data (or offline without a cached copy)
+    is returned in ``skipped`` with the reason.
     """
     names = [p.strip() for p in (benchmarks.split(",") if isinstance(benchmarks, str) else benchmarks)]
-    names = [name for name in names if name]
-    files = {key: str(value) for key, value in (data_files or {}).items()}
-    groups = list_groups()
-    chosen: dict[str, Benchmark] = {}
-    explicit: set[str] = set()
-    for name in names:
-        for bench in resolve_benchmarks([name]):
-            chosen.setdefault(bench.name, bench)
-            if name not in groups:
-                explicit.add(bench.name)
-    if not chosen:
+    if not any(names):
         raise ConfigError("no benchmark given to decontaminate against; e.g. --benchmarks qa")
-    for name in files:
+    loaded, skipped = load_selection(benchmarks, data_files, nothing="no test items to check against")
+    chosen = {entry.benchmark.name for entry in loaded} | set(skipped)
+    for name in data_files or {}:
         if name not in chosen:
-            try:  # a mistyped --data-file name is an error with a suggestion, not a warning
-                get_benchmark(name)
-            except ConfigError as err:
-                raise ConfigError(f"a data file ({files[name]}) is given for an {err}") from None
             logger.warning("a data file was given for %r, which is not being checked", name)
-    for bench in chosen.values():  # a missing local file fails before minutes of Hub downloads
-        if bench.name in explicit and bench.needs_local_data and bench.name not in files:
-            bench.load_rows(None)  # raises the DataError that says how to get the data
-    test_sets: list[BenchmarkItems] = []
-    skipped: dict[str, str] = {}
-    for bench in chosen.values():
-        path = files.get(bench.name)
-        try:
-            rows = bench.load_rows(path)
-        except DataError as err:
-            if bench.name in explicit or path is not None:
-                raise
-            skipped[bench.name] = (
-                f"needs local data: {bench.how_to_get or 'pass --data-file'}"
-                if bench.needs_local_data
-                else str(err)
-            )
-            continue
-        test_sets.append(
-            BenchmarkItems(
-                bench.name,
-                f"local file {path}" if path else bench.source,
-                bench.items(rows, source=path or ""),
-            )
+    test_sets = [
+        BenchmarkItems(
+            entry.benchmark.name,
+            entry.source,
+            entry.benchmark.items(entry.rows, source=entry.data_file or ""),
         )
-    if not test_sets:
-        reasons = "; ".join(f"{name}: {reason}" for name, reason in skipped.items())
-        raise ConfigError(f"no test items to check against in {', '.join(names)} ({reasons})")
+        for entry in loaded
+    ]
     return test_sets, skipped
 
 

@@ -19,6 +19,7 @@ FIELDS = ("instruction", "input", "output")
 _MARKER = re.compile(
     r"""^[ \t>#*_-]*                              # heading, quote, bullet or emphasis decoration
         (?:(?P<num>\d{1,3})[ \t]*[.):][ \t]*)?     # item number: "4." "4)" "4:"
+        (?:\d{1,3}[ \t]*[.):][ \t]*)*              # a repeated number ("1. 1. Instruction:", SmolLM2)
         [*_]*[ \t]*
         (?P<field>instruction|input|output)
         [ \t]*[*_]*[ \t]*[:\-]                    # "Instruction:", "**Instruction**:", "Instruction -"
@@ -196,6 +197,16 @@ def _json_items(text: str) -> list[object]:
         salvaged.append(item)
     salvaged.append({"_truncated": True})  # stands for the cut-off object
     return salvaged
+
+
+def looks_like_json(text: str | None) -> bool:
+    """Whether a reply is (or starts as) JSON, fenced or not: a JSON-mode reply that is not was
+    written by a server that ignores ``response_format``."""
+    stripped = (text or "").lstrip()
+    fence = re.match(r"^```(?:json)?\s*", stripped)
+    if fence:
+        stripped = stripped[fence.end() :]
+    return stripped[:1] in ("{", "[")
 
 
 def parse_json(text: str | None, finish_reason: str = "stop", *, first_index: int = 1) -> ParseResult:

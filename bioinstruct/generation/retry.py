@@ -4,18 +4,24 @@ Why this is its own module: deciding *when* to retry (the server's ``Retry-After
 ``retry-after-ms`` headers, else exponential backoff with jitter) and keeping API keys out of
 every error message and log line are pure functions of their inputs, independent of the HTTP
 client. Keeping them apart lets the Batch API runner retry its management calls with the same backoff and lets them be
-tested without a server.
+tested without a server. Also here: the server's reason for an HTTP error in both the OpenAI and
+the FastAPI shape (:func:`error_detail`), and the in-flight limit that timeouts shrink
+(:class:`ShrinkableSlots`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    import openai
 
 _SECRET_PATTERN = re.compile(r"\b(sk|key|token)-[A-Za-z0-9_\-*]{6,}")
 
@@ -69,3 +75,34 @@ def public_url(url: Any) -> str | None:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def error_detail(exc: openai.APIStatusError) -> str:
+    """The server's reason for an HTTP error: OpenAI's ``error.message``, or FastAPI's ``detail``
+    (``transformers serve``, vLLM: ``{"detail": "..."}`` or a list of validation errors)."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    detail = body.get("message") or body.get("detail")
+    if isinstance(detail, list):  # FastAPI validation errors: [{"loc": [...], "msg": "..."}]
+        detail = "; ".join(
+            str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in detail
+        )
+    return str(detail or exc.message)
+
+
+class ShrinkableSlots:
+    """A semaphore whose size can shrink: a request that timed out keeps running on the server,
+    so sending as many again only queues them behind it (a one-at-a-time server never catches up)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.busy = limit, 0
+        self._changed = asyncio.Condition()
+
+    async def __aenter__(self) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.busy < self.limit)
+            self.busy += 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        async with self._changed:
+            self.busy -= 1
+            self._changed.notify_all()

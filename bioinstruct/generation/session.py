@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bioinstruct.generation.decontamination import BenchmarkOverlap, run_report
-from bioinstruct.generation.filters import first_rejection, reply_rules
+from bioinstruct.generation.filters import CopiedSeedOutput, first_rejection, reply_rules
 from bioinstruct.generation.journal import (
     INSTRUCTIONS,
     JOURNAL,
@@ -24,10 +26,13 @@ from bioinstruct.generation.journal import (
     Journal,
     RunState,
     apply_event,
+    merge_teacher_stats,
+    settle_previous_teacher,
     write_json_atomic,
 )
-from bioinstruct.generation.labelling import LabelOutcome, label_instructions
-from bioinstruct.generation.parsing import parse_reply
+from bioinstruct.generation.parsing import looks_like_json, parse_reply
+from bioinstruct.generation.progress import SessionProgress, cost_text
+from bioinstruct.generation.session_labels import LabelSteps
 from bioinstruct.generation.similarity import SimilarityIndex
 from bioinstruct.generation.teacher import (
     BudgetExceededError,
@@ -43,18 +48,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _merge_stats(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-    """Add two TeacherStats dicts (numbers and nested counters), for cumulative run.json counters."""
-    merged: dict[str, Any] = dict(previous)
-    for key, value in current.items():
-        if isinstance(value, dict):
-            merged[key] = _merge_stats(previous.get(key) or {}, value)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            merged[key] = round(previous.get(key, 0) + value, 6)
-    return merged
-
-
-class GenerationSession:
+class GenerationSession(LabelSteps):
     """Requests, replies, decisions and labels for one call of ``build()``."""
 
     def __init__(
@@ -77,10 +71,11 @@ class GenerationSession:
             prices=self.builder.prices,
         )
         builder._teacher_url = self._teacher.base_url
-        self._previous_teacher = previous_teacher
+        self._previous_teacher = settle_previous_teacher(previous_teacher) if previous_teacher else {}
         self._index = SimilarityIndex(tokenizer=self.builder.similarity_tokenizer)
         contamination = builder._contamination  # test items loaded by build(), when decontaminating
         self._overlap = BenchmarkOverlap(contamination) if contamination is not None else None
+        self._seed_copy = CopiedSeedOutput(self.builder.seed_tasks)
         for task in self.builder.seed_tasks:
             self._index.add(task["instruction"], id=task["id"])
         for item in [*state.rows, *state.pending]:
@@ -88,14 +83,27 @@ class GenerationSession:
         self._journal = Journal(self.builder.output_dir / JOURNAL)
         self._rows_log = AppendLog(self.builder.output_dir / INSTRUCTIONS)
         self._started, self._session_requests = time.monotonic(), 0
-        self._progress_bar = self._make_progress(len(state.rows), target)
+        self._session_replies = self._session_kept = 0
+        #: set when JSON mode met a server that ignores response_format: ask for the numbered list
+        self._json_ignored = False
+        self._terminated = False
+        self._progress_bar = SessionProgress(
+            len(state.rows),
+            target,
+            self._status,
+            enabled=self.builder.progress,
+            interval=getattr(self.builder, "progress_interval", 30.0),
+        )
 
     async def run(self) -> None:
         """Generate until the target is met, the budget stops it, or an error ends it."""
         state, target = self._state, self._target
         status = "failed"
         self.builder.stop_reason = None
+        self.builder.stop_message = None
         self._write_run_json("running")
+        self._progress_bar.start_clock()
+        remove_sigterm = self._handle_sigterm()
         try:
             if self.builder.batch_api:
                 from bioinstruct.generation.batch_flow import run_batches
@@ -106,7 +114,9 @@ class GenerationSession:
             if len(state.rows) >= target:
                 self.builder.stop_reason = "complete"
             status = self.builder.stop_reason or "stopped"
-            if status != "complete":
+            if status == "zero_yield":
+                logger.warning("%s", self.builder.stop_message)
+            elif status != "complete":
                 logger.warning(
                     "stopped with %d of %d rows (%s); rerun to resume", len(state.rows), target, status
                 )
@@ -114,11 +124,33 @@ class GenerationSession:
             status = "interrupted"
             raise
         finally:
+            remove_sigterm()
             self._write_run_json(status)
-            self._progress_bar.close()
+            await self._progress_bar.close()
             self._journal.close()
             self._rows_log.close()
             await self._teacher.aclose()
+
+    def _handle_sigterm(self) -> Callable[[], None]:
+        """SIGTERM (Slurm, systemd, ``docker stop``) stops the run like Ctrl-C: status ``interrupted``,
+        everything journaled, resumable. Returns the function that removes the handler."""
+        loop, main = asyncio.get_running_loop(), asyncio.current_task()
+
+        def on_sigterm() -> None:
+            self._terminated = True
+            if main is not None:
+                main.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or Windows
+            return lambda: None
+        return lambda: loop.remove_signal_handler(signal.SIGTERM)
+
+    @property
+    def terminated(self) -> bool:
+        """Whether SIGTERM ended the session (the builder then raises KeyboardInterrupt)."""
+        return self._terminated
 
     def _covered(self) -> int:
         return len(self._state.rows) + len(self._state.pending) + self._labelling
@@ -186,6 +218,8 @@ class GenerationSession:
                     failures = 0
                     if kind == "generate":
                         self._ingest(*result)
+                        if generating and self._zero_yield():
+                            generating = False  # in-flight replies and labels still finish
                     else:
                         self._accept(*result)
                 self._tick()
@@ -195,12 +229,29 @@ class GenerationSession:
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _zero_yield(self) -> bool:
+        """After ``zero_yield_replies`` replies of this session with no kept task, stop with one line:
+        more requests would only spend time and money on the same failure."""
+        limit = getattr(self.builder, "zero_yield_replies", 8)
+        if not limit or self._session_kept or self._session_replies < limit:
+            return False
+        counters = self._state.counters()
+        problems = ", ".join(f"{k} {v}" for k, v in counters["reply_problems"].items()) or "none"
+        rejected = ", ".join(f"{k} {v}" for k, v in counters["rejected_by_filter"].items()) or "none"
+        self.builder.stop_reason = "zero_yield"
+        self.builder.stop_message = (
+            f"stopped: {self._session_replies} teacher replies gave 0 usable tasks (reply problems: {problems}; "
+            f"rejected by filter: {rejected}); read their text in journal.jsonl, then try fewer "
+            "--tasks-per-prompt, more --max-tokens or a stronger teacher"
+        )
+        return True
+
     def _launch_generation(self) -> asyncio.Task:
         """Journal the request synchronously (so its number is taken) and start it."""
         sequence = self._state.generation_requests + 1
         request_id = f"gen-{sequence:06d}"
         seeds = self.builder.sample_seeds(sequence)
-        messages = self.builder.generation_messages(seeds)
+        messages = self.builder.generation_messages(seeds, json_mode=self._json_mode)
         seed_ids = [seed["id"] for seed in seeds]
         self._record(
             "request",
@@ -248,8 +299,9 @@ class GenerationSession:
             "max_tokens": self.builder.max_tokens,
             "temperature": self.builder.temperature,
             "top_p": self.builder.top_p,
+            "frequency_penalty": self.builder.frequency_penalty,
         }
-        if self.builder.json_mode:
+        if self._json_mode:
             options["response_format"] = {"type": "json_object"}
         completion = await self._call(request_id, "generate", messages, **options)
         return request_id, seed_ids, completion
@@ -260,18 +312,23 @@ class GenerationSession:
         """Parse one generation reply and decide every candidate (synchronously: no await in here)."""
         if journal_reply:  # Batch API results arrive without a live call
             self._record_reply("generate", request_id, completion)
+        self._session_replies += 1
+        mode = "json" if self.builder.json_mode else "numbered"
         result = parse_reply(
             completion.text,
             completion.finish_reason,
-            mode="json" if self.builder.json_mode else "numbered",
+            mode=mode,
             first_index=self.builder.num_prompt_seeds + 1,
         )
+        if mode == "json" and not result.candidates and not looks_like_json(completion.text):
+            mode, result = self._json_not_honoured(request_id, completion)
         problem = result.problem
         if problem in ("unparseable", "empty") and completion.refusal:  # structured refusal: content is null
             problem = "refusal"
         self._record(
             "parse",
             request_id=request_id,
+            mode=mode,
             candidates=len(result.candidates),
             truncated=result.truncated,
             problem=problem,
@@ -280,7 +337,7 @@ class GenerationSession:
             self._index,
             self.builder.similarity_threshold,
             self.builder._blacklist,
-            extra=[self._overlap] if self._overlap else [],
+            extra=[self._seed_copy, *([self._overlap] if self._overlap else [])],
         )
         for position, candidate in enumerate(result.candidates, start=1):
             fields = {
@@ -309,90 +366,49 @@ class GenerationSession:
                 self._record("candidate", decision="surplus", most_similar=most_similar, **fields)
             else:
                 self._index.add(candidate.instruction, id=fields["id"])
+                self._session_kept += 1
                 self._state.pending.append(
                     self._record("candidate", decision="kept", most_similar=most_similar, **fields)
                 )
 
-    async def _label(self, batch: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], LabelOutcome]:
-        ids = [item["id"] for item in batch]
+    @property
+    def _json_mode(self) -> bool:
+        return self.builder.json_mode and not self._json_ignored
 
-        async def ask(prompt: str, max_tokens: int) -> Completion:
-            request_id = f"lab-{self._state.label_requests + 1:06d}"
-            self._record("request", kind="label", request_id=request_id, ids=ids, prompt=prompt)
-            return await self._call(
+    def _json_not_honoured(self, request_id: str, completion: Completion) -> tuple[str, Any]:
+        """A JSON-mode reply that is not JSON: the server ignores ``response_format`` (``transformers
+        serve`` does). Say so once, read this reply as a numbered list, and ask for that from now on."""
+        if not self._json_ignored:
+            self._json_ignored = True
+            logger.warning(
+                "--json-mode: reply %s is not JSON (the server ignores response_format); "
+                "reading replies as numbered lists and asking for that format from now on",
                 request_id,
-                "label",
-                [{"role": "user", "content": prompt}],
-                max_tokens=max_tokens,
-                temperature=0.0,
             )
-
-        try:
-            outcome = await label_instructions(
-                ask,
-                [item["instruction"] for item in batch],
-                max_attempts=self.builder.label_attempts,
-                template=self.builder.label_template,
-            )
-        except BaseException:
-            self._labelling -= len(batch)
-            self._state.pending[:0] = batch  # back to the front of the queue, nothing lost
-            raise
-        return batch, outcome
-
-    def _accept(self, batch: list[dict[str, Any]], outcome: LabelOutcome) -> None:
-        self._labelling -= len(batch)
-        for item, label in zip(batch, outcome.labels, strict=True):
-            if label is None:
-                self._record(
-                    "unlabelled",
-                    id=item["id"],
-                    request_id=item["request_id"],
-                    reason=f"no readable label after {outcome.attempts} attempts",
-                )
-                continue
-            if len(self._state.rows) >= self._target:
-                self._state.pending.append(item)
-                continue
-            row = {
-                "id": item["id"],
-                "instruction": item["instruction"],
-                "input": item["input"],
-                "output": item["output"],
-                "category": label,
-                "seed_ids": item["seed_ids"],
-                "request_id": item["request_id"],
-                "teacher_model": self.builder.teacher_model,
-                "most_similar": item["most_similar"],
-            }
-            self._rows_log.append(row)
-            self._state.rows.append(row)
-            self._record("accepted", id=row["id"], category=label)
-            self._progress_bar.update(1)
+        result = parse_reply(
+            completion.text,
+            completion.finish_reason,
+            mode="numbered",
+            first_index=self.builder.num_prompt_seeds + 1,
+        )
+        return "numbered", result
 
     # -- progress and run.json -----------------------------------------------------------------
 
-    def _make_progress(self, initial: int, total: int) -> Any:
-        from tqdm.auto import tqdm
-
-        return tqdm(
-            total=total,
-            initial=initial,
-            unit="row",
-            desc="kept",
-            disable=not self.builder.progress or None,
-            dynamic_ncols=True,
-        )
+    def _status(self) -> dict[str, str]:
+        """The progress fields: requests (in flight), candidates and kept tasks, rate and cost."""
+        stats = self._teacher.stats
+        in_flight = stats.requests - stats.succeeded - stats.failed - stats.cancelled
+        minutes = max((time.monotonic() - self._started) / 60, 1e-6)
+        return {
+            "requests": f"{self._session_requests} ({in_flight} in flight)",
+            "candidates": f"{self._state.candidates} ({self._state.passed_filters} passed filters)",
+            "req/min": f"{self._session_requests / minutes:.1f}",
+            "cost": cost_text(self._teacher.total_cost_usd, self._teacher.price is not None),
+        }
 
     def _tick(self) -> None:
-        minutes = max((time.monotonic() - self._started) / 60, 1e-6)
-        self._progress_bar.set_postfix(
-            {
-                "req/min": f"{self._session_requests / minutes:.1f}",
-                "cost": f"${self._teacher.total_cost_usd:.2f}",
-            },
-            refresh=False,
-        )
+        self._progress_bar.refresh()
         self._write_run_json("running")
 
     def _write_run_json(self, status: str) -> None:
@@ -406,11 +422,22 @@ class GenerationSession:
                 "target": self._target,
                 "config": self.builder.config(),
                 "counters": counters,
-                "teacher": _merge_stats(self._previous_teacher, self._teacher.stats.to_dict()),
+                "teacher": self._teacher_counters(),
                 "decontamination": run_report(self._overlap.index, self._state) if self._overlap else None,
                 "files": {"instructions": INSTRUCTIONS, "journal": JOURNAL},
             },
         )
+
+    def _teacher_counters(self) -> dict[str, Any]:
+        stats = self._teacher.stats
+        current = {
+            **stats.to_dict(),
+            "in_flight": stats.requests - stats.succeeded - stats.failed - stats.cancelled,
+        }
+        merged = merge_teacher_stats(self._previous_teacher, current)
+        merged["price_known"] = self._teacher.price is not None
+        merged["json_mode_ignored"] = self._json_ignored
+        return merged
 
     def _record(self, event: str, **fields: Any) -> dict[str, Any]:
         """Journal an event and fold it into the live counters, exactly as recovery would."""

@@ -33,7 +33,14 @@ from bioinstruct.generation.pricing import (
     prompt_token_bound,
     resolve_price,
 )
-from bioinstruct.generation.retry import backoff_delay, parse_retry_after, public_url, redact
+from bioinstruct.generation.retry import (
+    ShrinkableSlots,
+    backoff_delay,
+    error_detail,
+    parse_retry_after,
+    public_url,
+    redact,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +80,8 @@ class TeacherStats:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     cancelled: int = 0
+    #: sent by an earlier session that was killed (``kill -9``) before the reply: counted nowhere else
+    lost: int = 0
     #: worst-case cost of attempts that timed out: the server may have billed them, so the cap counts them.
     unconfirmed_cost_usd: float = 0.0
     finish_reasons: dict[str, int] = field(default_factory=dict)
@@ -114,11 +123,11 @@ class _MalformedReplyError(Exception):
 
 @dataclass
 class _LoopState:
-    """Everything bound to one event loop (the SDK's HTTP pool, limiters, semaphore)."""
+    """Everything bound to one event loop (the SDK's HTTP pool, limiters, concurrency slots)."""
 
     loop: asyncio.AbstractEventLoop
     sdk: openai.AsyncOpenAI
-    semaphore: asyncio.Semaphore
+    semaphore: ShrinkableSlots
     rpm: AsyncLimiter | None
     tpm: AsyncLimiter | None
     budget_changed: asyncio.Event
@@ -175,6 +184,8 @@ class TeacherClient:
                 f'prices={{"{model}": {{"input": USD_PER_1M, "output": USD_PER_1M}}}} (known: {sorted(table)})'
             )
         self.stats = TeacherStats()
+        #: requests in flight at most now: halved (down to 1) by each timeout, see :class:`ShrinkableSlots`
+        self.concurrency_limit = self.max_concurrency
         self._base_url = base_url
         self._api_key = api_key
         self._reserved = 0.0
@@ -213,9 +224,9 @@ class TeacherClient:
             )
         except (openai.OpenAIError, ValueError) as exc:
             raise _MissingCredentialsError(
-                f"teacher: cannot create the client ({redact(str(exc), (self._api_key,))}). Set OPENAI_API_KEY "
-                "(Azure: AZURE_OPENAI_API_KEY and an endpoint) or pass api_key=; a local server accepts any key, "
-                'e.g. api_key="local"'
+                f"teacher: cannot create the client ({redact(str(exc), (self._api_key,))}). Set the "
+                "environment variable OPENAI_API_KEY (Azure: AZURE_OPENAI_API_KEY and an endpoint), or pass "
+                "api_key= in Python; a local server accepts any key: OPENAI_API_KEY=local bioinstruct ..."
             ) from None
 
     def _loop_state(self) -> _LoopState:
@@ -231,7 +242,7 @@ class TeacherClient:
                 tpm = AsyncLimiter(burst, 60 * burst / self.tokens_per_minute)
             sdk, self._spare_sdk = self._spare_sdk or self._make_sdk(), None
             self._state = _LoopState(
-                loop, sdk, asyncio.Semaphore(self.max_concurrency), rpm, tpm, asyncio.Event()
+                loop, sdk, ShrinkableSlots(self.concurrency_limit), rpm, tpm, asyncio.Event()
             )
         return self._state
 
@@ -306,8 +317,7 @@ class TeacherClient:
         if not isinstance(exc, openai.APIStatusError):
             raise TeacherError(f"teacher {self.model!r}: {redact(str(exc), (self._api_key,))}") from None
         status, retry_after = exc.status_code, parse_retry_after(exc.response.headers)
-        body = exc.body if isinstance(exc.body, dict) else {}
-        detail = redact(str(body.get("message") or exc.message), (self._api_key,))
+        detail = redact(error_detail(exc), (self._api_key,))
         where = f"teacher {self.model!r} at {public_url(str(exc.request.url))}"
         if status == 429 and exc.code == "insufficient_quota":
             self._fatal = f"{where}: HTTP 429 insufficient_quota ({detail}); check plan and billing"
@@ -359,6 +369,7 @@ class TeacherClient:
         max_tokens: int = 3072,
         temperature: float = 1.0,
         top_p: float = 1.0,
+        frequency_penalty: float | None = None,
         response_format: dict | None = None,
         stop: list[str] | None = None,
         request_id: str | None = None,
@@ -374,6 +385,8 @@ class TeacherClient:
             self.max_tokens_field: max_tokens,
         }
         params.update(temperature=temperature, top_p=top_p)
+        if frequency_penalty:  # transformers serve maps it to repetition_penalty = 1 + value
+            params["frequency_penalty"] = frequency_penalty
         if response_format is not None:
             params["response_format"] = response_format
         if stop:
@@ -420,12 +433,14 @@ class TeacherClient:
                     return response, attempt
             except (openai.OpenAIError, TimeoutError, _MalformedReplyError) as exc:
                 cause, retry_after = self.classify_error(exc)
-                if cause == "timeout" and self.max_cost_usd is not None:
-                    self.stats.unconfirmed_cost_usd += reservation
+                if cause == "timeout":
+                    self._after_timeout(state)
+                    if self.max_cost_usd is not None:
+                        self.stats.unconfirmed_cost_usd += reservation
                 if attempt > self.max_retries:
                     raise TeacherUnavailableError(
                         f"teacher {self.model!r} at {self.base_url}: request {request_id} failed {attempt} times; last cause "
-                        f"{cause} ({redact(str(exc), (self._api_key,))[:200]})"
+                        f"{self.describe_cause(cause, exc, params.get(self.max_tokens_field))}"
                     ) from None
                 if cause == "timeout" and self.max_cost_usd is not None:
                     # The timed-out attempt may still be billed (it now counts as unconfirmed), so
@@ -447,6 +462,28 @@ class TeacherClient:
                     "teacher: %s on %s (attempt %d), retrying in %.2fs", cause, request_id, attempt, delay
                 )
                 await asyncio.sleep(delay)
+
+    def _after_timeout(self, state: _LoopState) -> None:
+        """Halve the requests in flight: the abandoned one is still generating on the server."""
+        if self.concurrency_limit > 1:
+            self.concurrency_limit = max(1, self.concurrency_limit // 2)
+            state.semaphore.limit = self.concurrency_limit
+            logger.warning(
+                "teacher: a request timed out after %.0f s; at most %d in flight from now on",
+                self.timeout,
+                self.concurrency_limit,
+            )
+
+    def describe_cause(self, cause: str, exc: BaseException, max_tokens: int | None = None) -> str:
+        """One phrase for the journal: the cause, the limit that was hit, and how to change it."""
+        if cause == "timeout" and isinstance(exc, TimeoutError | openai.APITimeoutError):
+            tokens = f" of up to {max_tokens} tokens" if max_tokens else ""
+            return (
+                f"timeout: no reply{tokens} within {self.timeout:g} s "
+                "(raise --request-timeout / timeout=, or lower --max-tokens / max_tokens=)"
+            )
+        text = error_detail(exc) if isinstance(exc, openai.APIStatusError) else str(exc)
+        return f"{cause} ({redact(text, (self._api_key,))[:200] or type(exc).__name__})"
 
     def sdk(self) -> openai.AsyncOpenAI:
         """The underlying SDK client for the running loop (the Batch API runner uses it)."""

@@ -101,6 +101,14 @@ class BioInstructSFTConfig(SFTConfig):
     seed: int = field(
         default=42, metadata={"help": "Random seed (model init of LoRA weights, data order, splits)."}
     )
+    # transformers hides the bar whenever its logger is above WARNING, which the CLI's quiet
+    # console (bioinstruct.quiet) sets; the bar with its ETA is where a user looks.
+    disable_tqdm: bool | None = field(
+        default=False,
+        metadata={
+            "help": "Hide the training progress bar (shown by default, with the ETA; loss lines are logged)."
+        },
+    )
 
 
 @dataclass

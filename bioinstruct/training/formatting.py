@@ -90,3 +90,18 @@ def format_dataset(dataset, template: str, assistant_only_loss: bool = False, nu
         num_proc=num_proc,
         desc=f"Formatting with the {template!r} template",
     )
+
+
+def template_note(template: str, tokenizer: Any) -> str | None:
+    """One line when a chat model is trained on a text template (or the reverse is impossible).
+
+    Why: an instruct model tuned on the paper's Alpaca-style text learns a second prompt format;
+    evaluated in its own chat format it then looks worse, and in the text format its "gain" is
+    partly the format itself. Not an error: the paper did exactly this with base models.
+    """
+    if template == CHAT_TEMPLATE_NAME or not getattr(tokenizer, "chat_template", None):
+        return None
+    return (
+        f"this model has a chat template but the recipe uses the {template!r} text template; "
+        "set `prompt_template: chat` to train it in its own format (and evaluate with --template chat)"
+    )

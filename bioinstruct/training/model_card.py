@@ -39,6 +39,8 @@ CARD_DEFAULTS: dict[str, Any] = {
     "license": "other",
     "dataset_id": None,
     "base_model_id": None,
+    "adapter_dir": None,
+    "hub_repo_id": None,
 }
 #: Render-time keys: derived from files, never saved in bioinstruct_card.json.
 _DERIVED = ("recipe_yaml", "loss_curve", "loss_summary", "evaluation")
@@ -70,6 +72,9 @@ def card_context(
     return {
         "model_name": training_args.hub_model_id or Path(training_args.output_dir).name,
         "repo_or_path": training_args.hub_model_id or training_args.output_dir,
+        # The card's commands fill in what is known and leave placeholders for the rest.
+        "adapter_dir": str(training_args.output_dir),
+        "hub_repo_id": training_args.hub_model_id,
         "adapter": bool(model_args.use_peft),
         "base_model": base,
         "base_model_id": base if base and not Path(base).exists() else None,

@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from bioinstruct.errors import BioInstructError, ConfigError
+from bioinstruct.models import resolve_model
+from bioinstruct.offline import ensure_offline_mode_if_unreachable
+from bioinstruct.threads import configure_cpu_threads
 from bioinstruct.training import data as training_data
 from bioinstruct.training import preflight
-from bioinstruct.training.formatting import format_dataset
+from bioinstruct.training.formatting import format_dataset, template_note
 from bioinstruct.training.model_card import card_context, write_model_card
 from bioinstruct.training.recipe_file import effective_recipe
 
@@ -161,12 +164,22 @@ def build_trainer(script_args: Any, training_args: Any, model_args: Any):
     """Run the pre-flight checks, then build the TRL trainer (nothing is written yet)."""
     from trl import get_peft_config, get_quantization_config
 
+    ensure_offline_mode_if_unreachable()  # examples/sft.py bypasses the CLI: no minute of Hub retries
     recipe = effective_recipe(script_args, training_args, model_args)  # before the build fills in fields
     preflight.run_model_free_checks(script_args, training_args, model_args)
+    # A .gguf file or "smollm2" becomes a local HF folder (converted once), like --model elsewhere.
+    model_args.model_name_or_path = resolve_model(model_args.model_name_or_path)
     tokenizer, added_tokens = load_tokenizer(model_args, training_args, script_args.fix_pad_token)
     preflight.check_template(script_args.prompt_template, tokenizer, training_args.assistant_only_loss)
+    note = template_note(script_args.prompt_template, tokenizer)
+    if note:
+        logger.warning(note)
     prepared = prepare_data(script_args, training_args, tokenizer)
 
+    # CPU runs: torch's threads = the CPUs this process may use / local ranks, unless OMP_NUM_THREADS is set.
+    threads = configure_cpu_threads(str(training_args.device))
+    if threads["device"] == "cpu":
+        logger.info("torch intra-op threads: %d (%s)", threads["intra_op_threads"], threads["source"])
     init_kwargs = _model_init_kwargs(model_args, training_args)
     model: Any = model_args.model_name_or_path
     if added_tokens:
@@ -190,6 +203,7 @@ def build_trainer(script_args: Any, training_args: Any, model_args: Any):
         script_args, training_args, model_args, train_rows=prepared.train_rows, eval_rows=prepared.eval_rows
     )
     trainer.card_context["recipe"] = recipe
+    trainer.card_context["cpu_threads"] = threads
     return trainer
 
 

@@ -7,17 +7,25 @@ card. Values are taken after TRL/transformers post-processing, compared with eac
 default (empty values, ``"none"`` and one-item lists compared loosely, so post-processing alone
 does not count as a choice). Token fields (``hub_token``) and anything that looks like a
 credential are never written.
+
+Reading a recipe (:func:`load_recipe`, :func:`check_recipe`) names the file and line of each
+mistake: a YAML syntax error, a key that is no field (with "did you mean"), a value of the wrong
+type or outside the field's choices.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import enum
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bioinstruct.errors import ConfigError, did_you_mean
 
 logger = logging.getLogger(__name__)
 
@@ -123,3 +131,114 @@ def recipe_yaml(recipe: dict[str, Any]) -> str:
     ordered = {key: recipe[key] for key in ALWAYS if key in recipe}
     ordered.update({key: recipe[key] for key in sorted(recipe) if key not in ordered})
     return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+# -- reading a recipe (``bioinstruct train --config``) ------------------------------------------
+
+_TYPE_NAMES = {int: "an integer", float: "a float", str: "a string"}
+
+
+def load_recipe(path: str | Path) -> tuple[dict[str, Any], dict[str, int]]:
+    """A recipe's fields and the line each is on; a missing file or bad YAML is one ConfigError
+    naming ``file:line:column`` and the problem (not yaml's multi-line traceback)."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"--config {name!r}: cannot read the recipe: no such file (e.g. examples/recipes/tiny-cpu.yaml)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        reason = getattr(err, "strerror", None) or type(err).__name__
+        raise ConfigError(f"--config {name!r}: cannot read the recipe ({reason})") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        recipe = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
+        problem = getattr(err, "problem", None) or str(err)
+        context = getattr(err, "context", None)
+        raise ConfigError(
+            f"{where}: invalid YAML: {problem}" + (f" ({context})" if context else "")
+        ) from None
+    if recipe is None:
+        raise ConfigError(
+            f"{name}: the recipe is empty; it needs at least model_name_or_path and dataset_name"
+        )
+    if not isinstance(recipe, dict) or not isinstance(node, yaml.MappingNode):
+        raise ConfigError(
+            f"{name}: a recipe is a YAML mapping of `field: value` lines, got {type(recipe).__name__}"
+        )
+    lines: dict[str, int] = {}
+    for key_node, _value in node.value:
+        key = str(key_node.value)
+        line = key_node.start_mark.line + 1
+        if key in lines:
+            raise ConfigError(f"{name}:{line}: key {key!r} is set twice (first on line {lines[key]})")
+        lines[key] = line
+    return recipe, lines
+
+
+def check_recipe(recipe: dict[str, Any], lines: dict[str, int], parser: Any, name: str) -> None:
+    """Every key a field of ``parser`` (TrlParser), every value of the field's type or choices.
+
+    Why before TrlParser: it reports an unknown key only after building every config (so a
+    CPU-only machine first fails on the missing ``use_cpu``), without "did you mean", and a
+    value of the wrong type with argparse's full usage block.
+    """
+    actions: dict[str, Any] = {}
+    for action in parser._actions:  # a bool field has --x and --no_x; check against the typed one
+        if action.dest != "help" and (action.dest not in actions or action.type is not None):
+            actions[action.dest] = action
+    for key, value in recipe.items():
+        where = f"{name}:{lines.get(str(key), '?')}"
+        if key == "env":  # TrlParser: environment variables to set
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: env must be a mapping of VARIABLE: value")
+            continue
+        action = actions.get(str(key))
+        if action is None:
+            hint = did_you_mean(str(key), actions)
+            raise ConfigError(
+                f"unknown key {key!r} in {name} (line {lines.get(str(key), '?')}){hint or ''}"
+                + ("" if hint else "; `bioinstruct train --help-all` lists every field")
+            )
+        _check_value(str(key), value, action, where)
+
+
+def _check_value(key: str, value: Any, action: Any, where: str) -> None:
+    if value is None:
+        return
+    values = value if isinstance(value, list) and action.nargs in ("+", "*") else [value]
+    if isinstance(value, list) and action.nargs not in ("+", "*"):
+        raise ConfigError(f"{where}: {key}: {value!r} is a list; expected one value")
+    for item in values:
+        converted = item
+        kind = action.type
+        if kind in (int, float):
+            ok = isinstance(item, int | float) and not isinstance(item, bool)
+            if ok and kind is int and float(item) != int(item):
+                ok = False
+            if not ok and isinstance(item, str):
+                try:
+                    converted = kind(item)
+                    ok = True
+                except ValueError:
+                    ok = False
+            if not ok:
+                raise ConfigError(f"{where}: {key}: {item!r} is not {_TYPE_NAMES[kind]}")
+        elif callable(kind) and kind is not str and isinstance(item, str):
+            try:
+                converted = kind(item)
+            except (ValueError, TypeError, KeyError, argparse.ArgumentTypeError) as err:
+                expected = "true or false" if getattr(kind, "__name__", "") == "string_to_bool" else str(err)
+                raise ConfigError(f"{where}: {key}: {item!r} is not {expected}") from None
+        elif getattr(kind, "__name__", "") == "string_to_bool" and not isinstance(item, bool):
+            raise ConfigError(f"{where}: {key}: {item!r} is not true or false")
+        choices = list(action.choices) if action.choices else []
+        if choices and converted not in choices and str(converted) not in map(str, choices):
+            options = [str(getattr(choice, "value", choice)) for choice in choices]
+            raise ConfigError(
+                f"{where}: {key}: {item!r} is not one of {', '.join(options)}{did_you_mean(str(item), options)}"
+            )

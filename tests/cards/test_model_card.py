@@ -324,3 +324,20 @@ def test_local_model_and_data_are_named_by_their_folder_and_hub_ids_kept(tmp_pat
     assert "| Training data | `bioinstruct` (local) |" in card and "runs/quickstart" not in card
     card, _ = build(tmp_path / "hub", make_adapter(tmp_path / "lora2"))
     assert f"| Base model | [`{BASE}`](https://huggingface.co/{BASE}) |" in card
+
+
+def test_protocol_line_states_baselines_and_warnings():
+    from bioinstruct.cards.evaluation import protocol_line
+
+    entry = {
+        "benchmark": "pubmedqa",
+        "n": 133,
+        "protocol": {"protocol": "loglikelihood", "num_fewshot": 0, "template": "bioinstruct"},
+        "diagnostics": {"chance_baseline": 1 / 3, "majority_baseline": 0.541, "majority_label": "yes"},
+        "warnings": ["pubmedqa (SmolLM2): 100% of predictions are 'yes'"],
+    }
+    line = protocol_line(entry)
+    assert "chance 33.3%; majority baseline 54.1% (always 'yes')" in line
+    assert line.endswith("**Warning**: pubmedqa (SmolLM2): 100% of predictions are 'yes'")
+    text = protocol_line({**entry, "diagnostics": {"empty": 8, "degenerate": 0}, "warnings": [], "n": 8})
+    assert "8 of 8 outputs empty, 0 degenerate" in text

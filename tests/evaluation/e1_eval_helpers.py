@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: The sample file of each QA benchmark in ../shared/bionlp-samples.
+#: The file of each QA benchmark in a bionlp folder (tests/fixtures/bionlp or the real samples).
 QA_SAMPLE_FILES = {
     "medqa": "medqa.jsonl",
     "medmcqa": "medmcqa.jsonl",
@@ -13,8 +13,8 @@ QA_SAMPLE_FILES = {
 }
 
 
-def qa_data_files(samples_dir: Path) -> dict[str, str]:
-    return {name: str(samples_dir / file) for name, file in QA_SAMPLE_FILES.items()}
+def qa_data_files(folder: Path) -> dict[str, str]:
+    return {name: str(folder / file) for name, file in QA_SAMPLE_FILES.items()}
 
 
 def make_lora_adapter(model_dir: Path, out_dir: Path, *, seed: int = 1, scale: float = 0.5) -> Path:

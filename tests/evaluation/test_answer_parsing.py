@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bioinstruct.evaluation.answer_parsing import parse_choice
+from bioinstruct.evaluation.answer_parsing import parse_answer, parse_choice
 
 LETTERS = ["A", "B", "C", "D"]
 OPTIONS = [
@@ -76,3 +76,52 @@ def test_nli_labels() -> None:
     assert parse_choice("Contradiction.", labels, labels) == 1
     assert parse_choice("The relation is neutral", labels, labels) == 2
     assert parse_choice("entails", labels, labels) is None
+
+
+# Replies SmolLM2-135M-Instruct actually wrote under the generative protocol (issue 11).
+OVERDOSE = ["Ethanol", "Flumazenil", "Naloxone", "Atropine"]
+QUESTION = (
+    "A 29-year-old woman is brought to the emergency department after she was found unresponsive "
+    "with pinpoint pupils. Which of the following is the most appropriate next step?"
+)
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("A. Ethanol\nB. Naloxone\nC. Naloxone", "lists several options"),
+        ("A.\nB.\nC.\nD.", "lists several options"),
+        ("A. A 29-year-old woman is brought to the emergency department", "repeats the question"),
+        ("A 29-year-old woman is brought to the emergency department after", "repeats the question"),
+        ("A positive correlation between opioid use and respiratory depression.", "names no choice"),
+        ("", "empty"),
+    ],
+)
+def test_echoes_and_lists_are_unparseable(output: str, reason: str) -> None:
+    parsed = parse_answer(output, LETTERS, OVERDOSE, QUESTION)
+    assert (parsed.index, parsed.reason) == (None, reason)
+    assert parse_choice(output, LETTERS, OVERDOSE, QUESTION) is None
+
+
+def test_the_article_a_is_not_the_letter_a_without_a_question() -> None:
+    assert parse_choice("A positive correlation was found", LETTERS, OVERDOSE) is None
+    assert parse_choice("A The first option", LETTERS, OVERDOSE) == 0
+
+
+def test_letter_text_conflict_is_flagged_and_the_letter_wins() -> None:
+    conflicting = parse_answer("B. Naloxone", LETTERS, OVERDOSE, QUESTION)
+    assert (conflicting.index, conflicting.conflict) == (1, 2)
+    agreeing = parse_answer("C. Naloxone", LETTERS, OVERDOSE, QUESTION)
+    assert (agreeing.index, agreeing.conflict) == (2, None)
+    assert parse_answer("C", LETTERS, OVERDOSE).conflict is None
+    assert parse_answer("(B) Flumazenil, a benzodiazepine antagonist", LETTERS, OVERDOSE).conflict is None
+
+
+def test_a_single_option_with_explanation_is_not_a_list() -> None:
+    assert parse_choice("C. Naloxone\nIt reverses opioid toxicity.", LETTERS, OVERDOSE) == 2
+
+
+def test_yes_no_echo_of_the_question() -> None:
+    question = "Is naloxone effective for reversing opioid overdose in adults?"
+    parsed = parse_answer("Is naloxone effective for reversing opioid overdose?", YNM, YNM, question)
+    assert (parsed.index, parsed.reason) == (None, "repeats the question")

@@ -47,7 +47,7 @@ def test_user_mistakes_are_one_line_and_exit_2(
 
 
 def test_bad_file_schema_is_one_line(
-    samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(
         [
@@ -57,7 +57,7 @@ def test_bad_file_schema_is_one_line(
             "--benchmarks",
             "medqa",
             "--data-file",
-            f"medqa={samples_dir / 'pubmedqa.jsonl'}",
+            f"medqa={fixtures_dir / 'pubmedqa.jsonl'}",
             "--output-dir",
             str(tmp_path),
         ]
@@ -67,11 +67,11 @@ def test_bad_file_schema_is_one_line(
 
 
 def test_folder_as_data_file_is_one_line(
-    samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(
         ["evaluate", "--model", str(tmp_path / "m"), "--benchmarks", "medqa"]
-        + ["--data-file", f"medqa={samples_dir}", "--output-dir", str(tmp_path)]
+        + ["--data-file", f"medqa={fixtures_dir}", "--output-dir", str(tmp_path)]
     )
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("bioinstruct: error: ") and "cannot read data file" in err
@@ -79,7 +79,7 @@ def test_folder_as_data_file_is_one_line(
 
 
 def test_evaluate_tiny_model_writes_results(
-    tiny_model_dir: Path, samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tiny_model_dir: Path, fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "eval"
     argv = [
@@ -91,9 +91,9 @@ def test_evaluate_tiny_model_writes_results(
         "--limit",
         "3",
         "--data-file",
-        f"medqa={samples_dir / 'medqa.jsonl'}",
+        f"medqa={fixtures_dir / 'medqa.jsonl'}",
         "--data-file",
-        f"pubmedqa={samples_dir / 'pubmedqa.jsonl'}",
+        f"pubmedqa={fixtures_dir / 'pubmedqa.jsonl'}",
         "--template",
         "plain",
         "--device",
@@ -112,7 +112,7 @@ def test_evaluate_tiny_model_writes_results(
 
 
 def test_vllm_backend_without_vllm_says_how_to_install(
-    samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import importlib.util
 
@@ -128,10 +128,24 @@ def test_vllm_backend_without_vllm_says_how_to_install(
             "--benchmarks",
             "medqa",
             "--data-file",
-            f"medqa={samples_dir / 'medqa.jsonl'}",
+            f"medqa={fixtures_dir / 'medqa.jsonl'}",
             "--output-dir",
             str(tmp_path),
         ]
     )
     err = capsys.readouterr().err
     assert code == 2 and "pip install vllm" in err and "--backend hf" in err
+
+
+def test_judge_without_a_named_endpoint_refuses_before_any_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: the judge sent benchmark text to api.openai.com although nobody named it."""
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-NEVERSHOWN123")
+    argv = ["evaluate", "--model", str(tmp_path / "never-loaded"), "--benchmarks", "meqsum"]
+    code = main([*argv, "--judge-model", "gpt-4", "--output-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert "would send benchmark items and predictions to https://api.openai.com/v1" in err
+    assert "--judge-base-url" in err and "sk-test-NEVERSHOWN123" not in err

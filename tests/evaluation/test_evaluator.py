@@ -13,7 +13,7 @@ from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.evaluation import evaluator as evaluator_module
 from bioinstruct.evaluation.evaluator import Evaluator
 from bioinstruct.evaluation.prompting import Prompt
-from bioinstruct.evaluation.registry import Benchmark, Item, register_benchmark
+from bioinstruct.evaluation.registry import Benchmark, Item, read_json_rows, register_benchmark
 from tests.evaluation.e1_eval_helpers import make_lora_adapter, qa_data_files
 
 
@@ -69,20 +69,20 @@ class ScriptedBackend:
         pass
 
 
-def medqa_rows(samples_dir: Path) -> list[dict]:
+def medqa_rows(fixtures_dir: Path) -> list[dict]:
     return [
-        json.loads(line) for line in (samples_dir / "medqa.jsonl").read_text(encoding="utf-8").splitlines()
+        json.loads(line) for line in (fixtures_dir / "medqa.jsonl").read_text(encoding="utf-8").splitlines()
     ]
 
 
-def gold_letter(samples_dir: Path) -> dict[str, str]:
+def gold_letter(fixtures_dir: Path) -> dict[str, str]:
     """question text -> gold letter, to script a backend that knows (or deliberately misses) answers."""
-    return {row["question"]: row["answer_idx"] for row in medqa_rows(samples_dir)}
+    return {row["question"]: row["answer_idx"] for row in medqa_rows(fixtures_dir)}
 
 
-def test_loglik_scoring_accuracy_and_ci(samples_dir: Path) -> None:
-    gold = gold_letter(samples_dir)
-    rows = medqa_rows(samples_dir)[:20]
+def test_loglik_scoring_accuracy_and_ci(fixtures_dir: Path) -> None:
+    gold = gold_letter(fixtures_dir)
+    rows = medqa_rows(fixtures_dir)[:20]
     wrong = {row["question"] for row in rows[:5]}  # the backend gets the first five wrong
 
     def loglik(context: str, conts: Sequence[str]) -> list[float]:
@@ -90,7 +90,7 @@ def test_loglik_scoring_accuracy_and_ci(samples_dir: Path) -> None:
         target = gold[question] if question not in wrong else "ABCD"[("ABCD".index(gold[question]) + 1) % 4]
         return [-1.0 if cont.strip() == target else -3.0 for cont in conts]
 
-    files = {"medqa": str(samples_dir / "medqa.jsonl")}
+    files = {"medqa": str(fixtures_dir / "medqa.jsonl")}
     result = (
         Evaluator("m", backend=ScriptedBackend(loglik), progress=False)
         .run("medqa", limit=20, data_files=files, template="plain")
@@ -108,9 +108,9 @@ def test_loglik_scoring_accuracy_and_ci(samples_dir: Path) -> None:
     )
 
 
-def test_generative_protocol_parses_and_counts_unparseable(samples_dir: Path) -> None:
-    gold = gold_letter(samples_dir)
-    rows = medqa_rows(samples_dir)[:8]
+def test_generative_protocol_parses_and_counts_unparseable(fixtures_dir: Path) -> None:
+    gold = gold_letter(fixtures_dir)
+    rows = medqa_rows(fixtures_dir)[:8]
     styles = ["{l}", "({l}) {t}", "The answer is {l}.", "{t}", "I am not sure.", "", "{l})", "Answer: {l}"]
     script = {
         row["question"]: style.format(l=row["answer_idx"], t=row["answer"])
@@ -122,21 +122,21 @@ def test_generative_protocol_parses_and_counts_unparseable(samples_dir: Path) ->
 
     result = (
         Evaluator("m", backend=ScriptedBackend(generate=generate), progress=False)
-        .run("medqa", limit=8, data_files={"medqa": str(samples_dir / "medqa.jsonl")}, protocol="generate")
+        .run("medqa", limit=8, data_files={"medqa": str(fixtures_dir / "medqa.jsonl")}, protocol="generate")
         .get("medqa")
     )
     assert result.unparseable == 2 and result.metrics["accuracy"] == pytest.approx(6 / 8)
     assert result.protocol["protocol"] == "generative" and result.protocol["template"] == "bioinstruct"
     assert [s["prediction"] for s in result.samples][4:6] == [None, None]
-    assert gold  # the script used the gold letters of the real rows
+    assert gold  # the script used the gold letters of the rows
 
 
-def test_groups_skip_local_only_sets_and_explicit_names_fail(samples_dir: Path) -> None:
+def test_groups_skip_local_only_sets_and_explicit_names_fail(fixtures_dir: Path) -> None:
     backend = ScriptedBackend(lambda context, conts: [0.0] * len(conts))
     files = {
-        "medqa": str(samples_dir / "medqa.jsonl"),
-        "medmcqa": str(samples_dir / "medmcqa.jsonl"),
-        "pubmedqa": str(samples_dir / "pubmedqa.jsonl"),
+        "medqa": str(fixtures_dir / "medqa.jsonl"),
+        "medmcqa": str(fixtures_dir / "medmcqa.jsonl"),
+        "pubmedqa": str(fixtures_dir / "pubmedqa.jsonl"),
     }
     results = Evaluator("m", backend=backend, progress=False).run("qa", limit=2, data_files=files)
     assert results.benchmarks == ["medqa", "medmcqa", "pubmedqa"]
@@ -147,14 +147,14 @@ def test_groups_skip_local_only_sets_and_explicit_names_fail(samples_dir: Path) 
         Evaluator("m", backend=backend, progress=False).run("medqa", protocol="mc")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="no train split"):
         Evaluator("m", backend=backend, progress=False).run(
-            "bioasq", num_fewshot=1, data_files={"bioasq": str(samples_dir / "bioasq_yesno.jsonl")}
+            "bioasq", num_fewshot=1, data_files={"bioasq": str(fixtures_dir / "bioasq_yesno.jsonl")}
         )
 
 
-def test_fewshot_from_a_supplied_file_excludes_evaluated_items(samples_dir: Path) -> None:
+def test_fewshot_from_a_supplied_file_excludes_evaluated_items(fixtures_dir: Path) -> None:
     seen: list[str] = []
     backend = ScriptedBackend(lambda context, conts: seen.append(context) or [0.0] * len(conts))
-    path = str(samples_dir / "medmcqa.jsonl")
+    path = str(fixtures_dir / "medmcqa.jsonl")
     result = (
         Evaluator("m", backend=backend, progress=False)
         .run(
@@ -172,15 +172,15 @@ def test_fewshot_from_a_supplied_file_excludes_evaluated_items(samples_dir: Path
     assert len(demo_ids) == 2 and not set(demo_ids) & {s["id"] for s in result.samples}
     assert result.protocol["num_fewshot"] == 2 and result.protocol["fewshot_seed"] == 3
     # The protocol says which items were scored: the supplied file (not the Hub's 4,183-item split).
-    assert result.protocol["items"] == "every row of the supplied file (134 rows)"
+    assert result.protocol["items"] == f"every row of the supplied file ({len(read_json_rows(Path(path)))} rows)"
     assert all(context.count("\nAnswer:") == 3 for context in seen)
 
 
 def test_resume_after_interruption_recomputes_nothing_done(
-    samples_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fixtures_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(evaluator_module, "_CHUNK", 4)
-    files = {"medqa": str(samples_dir / "medqa.jsonl")}
+    files = {"medqa": str(fixtures_dir / "medqa.jsonl")}
 
     def loglik(context: str, conts: Sequence[str]) -> list[float]:
         return [-float((len(context) + i) % 5) for i in range(len(conts))]
@@ -211,8 +211,8 @@ def test_resume_after_interruption_recomputes_nothing_done(
     assert len(fourth.scored) == 12
 
 
-def test_weights_retrained_in_place_are_not_served_from_the_cache(samples_dir: Path, tmp_path: Path) -> None:
-    files = {"medqa": str(samples_dir / "medqa.jsonl")}
+def test_weights_retrained_in_place_are_not_served_from_the_cache(fixtures_dir: Path, tmp_path: Path) -> None:
+    files = {"medqa": str(fixtures_dir / "medqa.jsonl")}
     model = tmp_path / "model"
     model.mkdir()
     (model / "model.safetensors").write_bytes(b"old weights")
@@ -235,7 +235,7 @@ def test_weights_retrained_in_place_are_not_served_from_the_cache(samples_dir: P
 
 @pytest.mark.parametrize("template", ["bioinstruct", "alpaca"])
 def test_generation_stops_where_the_model_starts_the_next_demonstration(
-    samples_dir: Path, template: str
+    fixtures_dir: Path, template: str
 ) -> None:
     """One-shot prompts teach a model to write the next demonstration after its answer; that
     text must be cut, not scored as extra entity mentions."""
@@ -245,7 +245,7 @@ def test_generation_stops_where_the_model_starts_the_next_demonstration(
     from bioinstruct.evaluation.registry import get_benchmark
 
     bench = get_benchmark("bc5cdr_chem")
-    items = bench.items(bench.load_rows(samples_dir / "bc5cdr_chem.jsonl"))
+    items = bench.items(bench.load_rows(fixtures_dir / "bc5cdr_chem.jsonl"))
     continuation = "dobutamine\n\n" + render(items[1], template).text + "contrast"
     answer = cut_at_stop(continuation, evaluator_module._stop_strings(template)).strip()
     assert answer == "dobutamine"
@@ -311,7 +311,17 @@ def test_generation_benchmark_corpus_metrics_and_judge_hook(tmp_path: Path) -> N
         .run("e1_eval_organs", data_files={"e1_eval_organs": str(data)}, judge=judge)
         .get("e1_eval_organs")
     )
-    assert result.metrics == {"exact": 0.5, "n_rows": 2.0, "judge_coherence": 3.5}
+    assert result.metrics == {
+        "exact": 0.5,
+        "n_rows": 2.0,
+        "judge_coherence": 3.5,
+        "judge_n": 2,
+        "judge_unscored": 0,
+        "judge_copied_example": 0,
+    }
+    # Both predictions are the same text: the diagnostics say so.
+    assert result.diagnostics["constant"] and result.diagnostics["empty"] == 0
+    assert any("all 2 predictions are the same text" in line for line in result.warnings)
     assert result.protocol["protocol"] == "generative" and result.protocol["judge"]["cost_usd"] == 0.25
     assert [s["score"] for s in result.samples] == [1.0, 0.0]
     assert [s["judge"] for s in result.samples] == [{"coherence": 5}, {"coherence": 2}]
@@ -329,7 +339,7 @@ def lora_adapter(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
 
 
 def _tiny_run(
-    tiny_model_dir: Path, adapter: Path, samples_dir: Path, limit: int, protocol: str, cache: Path | None
+    tiny_model_dir: Path, adapter: Path, data_dir: Path, limit: int, protocol: str, cache: Path | None
 ):
     return Evaluator(
         str(tiny_model_dir),
@@ -337,13 +347,13 @@ def _tiny_run(
         cache_dir=cache,
         progress=False,
         backend_options={"device": "cpu", "batch_size": 8},
-    ).run("qa", limit=limit, data_files=qa_data_files(samples_dir), protocol=protocol, template="plain")
+    ).run("qa", limit=limit, data_files=qa_data_files(data_dir), protocol=protocol, template="plain")
 
 
 def test_tiny_model_and_unmerged_adapter_end_to_end(
-    tiny_model_dir: Path, lora_adapter: Path, samples_dir: Path, tmp_path: Path
+    tiny_model_dir: Path, lora_adapter: Path, fixtures_dir: Path, tmp_path: Path
 ) -> None:
-    results = _tiny_run(tiny_model_dir, lora_adapter, samples_dir, 3, "loglik", tmp_path / "cache")
+    results = _tiny_run(tiny_model_dir, lora_adapter, fixtures_dir, 3, "loglik", tmp_path / "cache")
     assert results.variants == [tiny_model_dir.name, f"{tiny_model_dir.name} + bioinstruct-lora"]
     for name in ("medqa", "medmcqa", "pubmedqa", "bioasq"):
         base, tuned = results.get(name), results.get(name, adapter="bioinstruct-lora")
@@ -354,7 +364,7 @@ def test_tiny_model_and_unmerged_adapter_end_to_end(
     # The base column of a run with adapters equals a run of the bare model (adapters really disabled).
     alone = (
         Evaluator(str(tiny_model_dir), progress=False, backend_options={"device": "cpu"})
-        .run("medqa", limit=3, data_files=qa_data_files(samples_dir), template="plain")
+        .run("medqa", limit=3, data_files=qa_data_files(fixtures_dir), template="plain")
         .get("medqa")
     )
     for a, b in zip(alone.samples, results.get("medqa").samples, strict=True):
@@ -362,6 +372,7 @@ def test_tiny_model_and_unmerged_adapter_end_to_end(
 
 
 @pytest.mark.slow
+@pytest.mark.samples
 @pytest.mark.parametrize("protocol", ["loglik", "generate"])
 def test_tiny_model_few_dozen_rows_each_qa_set(
     tiny_model_dir: Path, lora_adapter: Path, samples_dir: Path, tmp_path: Path, protocol: str

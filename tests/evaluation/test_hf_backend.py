@@ -134,7 +134,8 @@ def test_adapters_unmerged_over_one_base(tiny_model_dir: Path, adapter_dirs: tup
 
 
 def test_bad_model_path_is_a_clear_error(tmp_path: Path) -> None:
-    from bioinstruct.errors import DataError
+    from bioinstruct.errors import BioInstructError
 
-    with pytest.raises(DataError, match="cannot load model"):
+    # Checked before transformers' "Repo id must be in the form ..." (bioinstruct.argparsing).
+    with pytest.raises(BioInstructError, match="missing': no such folder, and not a Hub id"):
         HFBackend(str(tmp_path / "missing"), device="cpu")

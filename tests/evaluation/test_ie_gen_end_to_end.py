@@ -75,9 +75,9 @@ def _local_fixtures(tmp_path):
 GOOD_JUDGE = '{"coherence": 4, "completeness": 3, "naturalness": 5}'
 
 
-def _run_and_check(names, tiny_model_dir, samples_dir, tmp_path, openai_server):
+def _run_and_check(names, tiny_model_dir, fixtures_dir, tmp_path, openai_server):
     judge_server = openai_server(lambda request: Reply(GOOD_JUDGE))
-    data_files = {name: str(samples_dir / file) for name, file in SAMPLE_FILES.items()}
+    data_files = {name: str(fixtures_dir / file) for name, file in SAMPLE_FILES.items()}
     data_files.update(_local_fixtures(tmp_path))
     data_files = {name: path for name, path in data_files.items() if name in names}
     evaluator = Evaluator(str(tiny_model_dir), backend="hf", cache_dir=tmp_path / "cache", progress=False)
@@ -123,16 +123,16 @@ def _run_and_check(names, tiny_model_dir, samples_dir, tmp_path, openai_server):
 
 
 def test_tiny_model_on_relation_coreference_and_summarisation(
-    tiny_model_dir, samples_dir, tmp_path, openai_server
+    tiny_model_dir, fixtures_dir, tmp_path, openai_server
 ):
     """Fast path: one set of each kind (relation, local clinical IE, judged generation)."""
     results = _run_and_check(
-        ["ddi", "coreference", "meqsum"], tiny_model_dir, samples_dir, tmp_path, openai_server
+        ["ddi", "coreference", "meqsum"], tiny_model_dir, fixtures_dir, tmp_path, openai_server
     )
     assert "judge_completeness" in results.get("meqsum").metrics
 
 
 @pytest.mark.slow
-def test_tiny_model_on_every_ie_and_gen_benchmark(tiny_model_dir, samples_dir, tmp_path, openai_server):
+def test_tiny_model_on_every_ie_and_gen_benchmark(tiny_model_dir, fixtures_dir, tmp_path, openai_server):
     names = [*SAMPLE_FILES, "medication_status", "coreference", "icliniq"]
-    _run_and_check(names, tiny_model_dir, samples_dir, tmp_path, openai_server)
+    _run_and_check(names, tiny_model_dir, fixtures_dir, tmp_path, openai_server)

@@ -8,7 +8,14 @@ import json
 import pytest
 
 from bioinstruct.errors import BioInstructError, ConfigError
-from bioinstruct.evaluation.judge import CACHE_FILE, Judge, JudgeParseError, parse_scores
+from bioinstruct.evaluation.judge import (
+    CACHE_FILE,
+    Judge,
+    JudgeParseError,
+    example_scores,
+    parse_scores,
+    resolve_endpoint,
+)
 from bioinstruct.testing.openai_server import Reply
 
 AXES = ("coherence", "completeness", "naturalness")
@@ -46,6 +53,17 @@ def test_parse_scores_accepts_strict_json(text, expected):
         ('{"coherence": true, "completeness": 4, "naturalness": 3}', "must be an integer"),
         ('{"coherence": 4, completeness: 4}', "invalid JSON"),
         ("[4, 4, 4]", "no JSON object"),
+        # What SmolLM2-135M-Instruct wrote to the placeholder prompt (transformers serve, 40 tokens).
+        (
+            "I'm sorry for the confusion. I'm here to help you with your medical task. I'm a medical AI, "
+            "and I can help with any medical task you have. I'm here to assist",
+            "no JSON object",
+        ),
+        (
+            "The response is logically organised, consistent with itself and with the question, and stays "
+            "on topic. The response is fluent, natural text that a clinician would write.",
+            "no JSON object",
+        ),
     ],
 )
 def test_parse_scores_rejects_and_says_why(text, problem):
@@ -64,7 +82,9 @@ def test_prompt_places_the_reference_as_configured(openai_server, tmp_path):
     after = _judge(server, tmp_path, reference_position="after_response").render(item, AXES)
     assert before.index("QUESTION-TEXT") < before.index("REFERENCE-TEXT") < before.index("PREDICTION-TEXT")
     assert after.index("QUESTION-TEXT") < after.index("PREDICTION-TEXT") < after.index("REFERENCE-TEXT")
-    assert before.endswith('{"coherence": 4, "completeness": 4, "naturalness": 4}')
+    # The answer's form, with placeholders: no numbers a judge could copy as its verdict.
+    assert before.endswith('{"coherence": <score>, "completeness": <score>, "naturalness": <score>}')
+    assert example_scores(before, AXES) == []
     assert "- completeness: the response covers the clinically important content" in before
     no_reference = _judge(server, tmp_path).render({**item, "reference": None}, AXES)
     assert "[Reference answer]" not in no_reference and "Rate the response" in no_reference
@@ -124,6 +144,12 @@ def test_judge_scores_retries_and_never_guesses(openai_server, tmp_path):
     assert protocol["judge_axes"] == list(AXES) and len(protocol["judge_template_sha256"]) == 64
     assert "{{ prediction }}" in protocol["judge_prompt_template"]
     assert (protocol["judge_items"], protocol["judge_unscored"], protocol["judge_cache_hits"]) == (4, 1, 0)
+    # The last raw reply is kept for every item, also (above all) for the unscored one.
+    assert (
+        result.replies[0] == GOOD
+        and result.replies[3] == '{"coherence": 9, "completeness": 4, "naturalness": 3}'
+    )
+    assert result.n_scored == 3 and result.copied == [False] * 4
 
 
 def test_rerun_is_served_from_the_cache_at_no_cost(openai_server, tmp_path):
@@ -176,3 +202,57 @@ def test_axes_come_from_the_benchmark_unless_fixed(openai_server, tmp_path):
     fixed = _judge(server, tmp_path, axes=("correctness",))
     assert fixed.score("meqsum", ITEMS[:1]).per_item == [{"correctness": 2}]
     assert "- correctness: the medical content" in server.requests[0]["messages"][0]["content"]
+
+
+# What SmolLM2-135M-Instruct replied to the old prompt, whose example read 4/4/4 (issue 11).
+ANCHORED = '{"coherence": 4, "completeness": 4, "naturalness": 4}'
+
+
+def test_a_copied_placeholder_form_is_a_parse_failure():
+    form = '{"coherence": <score>, "completeness": <score>, "naturalness": <score>}'
+    with pytest.raises(JudgeParseError, match="copies the answer form"):
+        parse_scores(form, AXES)
+    with pytest.raises(JudgeParseError, match="copies the answer form"):
+        parse_scores('{"coherence": <integer 1-5>, "completeness": 3, "naturalness": 3}', AXES)
+
+
+def test_copies_of_a_numeric_example_are_flagged(openai_server, tmp_path):
+    """A user's template that still shows numbers: a verbatim copy is kept but flagged and counted."""
+    template = tmp_path / "judge.jinja"
+    template.write_text(
+        "Rate {{ prediction }} against {{ reference }} on {{ axes | join(', ') }}. Example: " + ANCHORED,
+        encoding="utf-8",
+    )
+    server = openai_server(lambda request: Reply(ANCHORED))
+    result = _judge(server, tmp_path, template=template).score("meqsum", ITEMS[:2])
+    assert result.copied == [True, True] and result.protocol["judge_copied_example"] == 2
+    assert example_scores(ANCHORED, AXES) == [dict.fromkeys(AXES, 4)]
+
+
+def test_the_judge_says_where_the_data_goes_before_the_first_request(openai_server, tmp_path, caplog):
+    server = openai_server(_responder)
+    with caplog.at_level("WARNING", logger="bioinstruct.evaluation.judge"):
+        _judge(server, tmp_path).score("meqsum", ITEMS[:1])
+    notices = [r.getMessage() for r in caplog.records if "sending benchmark questions" in r.getMessage()]
+    assert len(notices) == 1 and server.base_url.split("//")[1].split("/")[0] in notices[0]
+    assert SECRET not in caplog.text
+
+
+def test_endpoint_defaults_to_the_evaluation_server_never_silently_to_openai(monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    local = "http://127.0.0.1:8000/v1"
+    url, line = resolve_endpoint(None, local)
+    assert url == local and "127.0.0.1:8000" in line and "evaluation endpoint" in line
+    with pytest.raises(ConfigError, match="api.openai.com") as info:
+        resolve_endpoint(None, None)
+    assert "--judge-base-url" in str(info.value)
+    url, line = resolve_endpoint("https://api.openai.com/v1", local)
+    assert url == "https://api.openai.com/v1" and "a different host from the evaluation endpoint" in line
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://10.0.0.2:9000/v1")
+    url, line = resolve_endpoint(None, None)
+    assert url == "http://10.0.0.2:9000/v1" and "OPENAI_BASE_URL" in line
+    url, _ = resolve_endpoint(None, local)
+    assert url == local  # the evaluation endpoint the user named wins over the environment
+    # Credentials in a URL never reach the line.
+    _, line = resolve_endpoint("http://user:sk-SECRET@127.0.0.1:8000/v1?key=sk-SECRET", None)
+    assert "sk-SECRET" not in line

@@ -167,9 +167,9 @@ def test_relation_prf_hand_computed():
     assert (wrong["precision"], wrong["recall"]) == (0.0, 0.0)
 
 
-def test_rouge_equals_rouge_score_on_real_rows(samples_dir):
+def test_rouge_equals_rouge_score_on_benchmark_rows(bionlp_dir):
     rows = [
-        json.loads(line) for line in (samples_dir / "meqsum.jsonl").read_text(encoding="utf-8").splitlines()
+        json.loads(line) for line in (bionlp_dir / "meqsum.jsonl").read_text(encoding="utf-8").splitlines()
     ]
     predictions = [row["CHQ"].splitlines()[0] for row in rows]
     references = [row["Summary"] for row in rows]

@@ -12,17 +12,17 @@ from bioinstruct.evaluation.evaluator import Evaluator
 from bioinstruct.testing.openai_server import Reply
 
 
-def _gold_by_question(samples_dir: Path) -> dict[str, dict]:
+def _gold_by_question(fixtures_dir: Path) -> dict[str, dict]:
     rows = [
-        json.loads(line) for line in (samples_dir / "medqa.jsonl").read_text(encoding="utf-8").splitlines()
+        json.loads(line) for line in (fixtures_dir / "medqa.jsonl").read_text(encoding="utf-8").splitlines()
     ]
     return {row["question"]: row for row in rows}
 
 
 def test_generative_eval_over_http_with_retries_and_cost(
-    openai_server, samples_dir: Path, tmp_path: Path
+    openai_server, fixtures_dir: Path, tmp_path: Path
 ) -> None:
-    rows = _gold_by_question(samples_dir)
+    rows = _gold_by_question(fixtures_dir)
     calls = {"n": 0}
 
     def responder(request: dict) -> Reply:
@@ -51,7 +51,7 @@ def test_generative_eval_over_http_with_retries_and_cost(
     )
     evaluator.backend._clients["tuned"].backoff_base = 0.01
     evaluator.backend._clients["base-model"].backoff_base = 0.01
-    results = evaluator.run("medqa", limit=6, data_files={"medqa": str(samples_dir / "medqa.jsonl")})
+    results = evaluator.run("medqa", limit=6, data_files={"medqa": str(fixtures_dir / "medqa.jsonl")})
     base, tuned = results.get("medqa"), results.get("medqa", adapter="tuned")
     assert tuned.metrics["accuracy"] == 1.0 and tuned.unparseable == 0
     assert base.metrics["accuracy"] == 0.0 and base.unparseable == 6
@@ -71,11 +71,11 @@ def test_generative_eval_over_http_with_retries_and_cost(
         cache_dir=tmp_path,
         progress=False,
         backend_options={"base_url": server.base_url, "api_key": "local"},
-    ).run("medqa", limit=6, data_files={"medqa": str(samples_dir / "medqa.jsonl")})
+    ).run("medqa", limit=6, data_files={"medqa": str(fixtures_dir / "medqa.jsonl")})
     assert len(server.requests) == sent
 
 
-def test_loglik_protocol_is_refused(openai_server, samples_dir: Path) -> None:
+def test_loglik_protocol_is_refused(openai_server, fixtures_dir: Path) -> None:
     server = openai_server(lambda request: Reply("A"))
     evaluator = Evaluator(
         "gpt-4o",
@@ -85,12 +85,12 @@ def test_loglik_protocol_is_refused(openai_server, samples_dir: Path) -> None:
     )
     with pytest.raises(ConfigError, match="cannot score log-likelihoods; use --protocol generate"):
         evaluator.run(
-            "medqa", limit=2, data_files={"medqa": str(samples_dir / "medqa.jsonl")}, protocol="loglik"
+            "medqa", limit=2, data_files={"medqa": str(fixtures_dir / "medqa.jsonl")}, protocol="loglik"
         )
     assert server.requests == []
 
 
-def test_auth_error_stops_without_leaking_the_key(openai_server, samples_dir: Path) -> None:
+def test_auth_error_stops_without_leaking_the_key(openai_server, fixtures_dir: Path) -> None:
     server = openai_server(lambda request: Reply(status=401, content="bad key"))
     evaluator = Evaluator(
         "gpt-4o",
@@ -99,17 +99,17 @@ def test_auth_error_stops_without_leaking_the_key(openai_server, samples_dir: Pa
         backend_options={"base_url": server.base_url, "api_key": "sk-very-secret-999"},
     )
     with pytest.raises(BioInstructError) as info:
-        evaluator.run("medqa", limit=2, data_files={"medqa": str(samples_dir / "medqa.jsonl")})
+        evaluator.run("medqa", limit=2, data_files={"medqa": str(fixtures_dir / "medqa.jsonl")})
     assert "sk-very-secret-999" not in str(info.value)
     assert len(server.requests) <= 2  # no retry storm
 
 
 def test_two_endpoints_serving_the_same_model_name_do_not_share_cached_predictions(
-    openai_server, samples_dir: Path, tmp_path: Path
+    openai_server, fixtures_dir: Path, tmp_path: Path
 ) -> None:
     first = openai_server(lambda request: Reply("A"))
     second = openai_server(lambda request: Reply("B"))
-    data = {"medqa": str(samples_dir / "medqa.jsonl")}
+    data = {"medqa": str(fixtures_dir / "medqa.jsonl")}
     for server in (first, second):
         Evaluator(
             "same-name",

@@ -1,4 +1,4 @@
-"""QA and NLI loaders on the real sample rows, exact rendered prompts, local-only data and Hub misses."""
+"""QA and NLI loaders on benchmark rows (invented fixtures, and the real samples), exact rendered prompts, local-only data and Hub misses."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ def rows_of(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def test_medqa_rows_and_exact_prompts(samples_dir: Path) -> None:
+def test_medqa_rows_and_exact_prompts(bionlp_dir: Path) -> None:
     bench = get_benchmark("medqa")
-    raw = rows_of(samples_dir / "medqa.jsonl")
-    items = bench.items(bench.load_rows(samples_dir / "medqa.jsonl"))
+    raw = rows_of(bionlp_dir / "medqa.jsonl")
+    items = bench.items(bench.load_rows(bionlp_dir / "medqa.jsonl"))
     assert len(items) == len(raw)
     for row, item in zip(raw, items, strict=True):
         assert item.labels == ["A", "B", "C", "D"] and item.choices[item.gold] == row["answer"]
@@ -45,37 +45,41 @@ def test_medqa_rows_and_exact_prompts(samples_dir: Path) -> None:
     ]
 
 
-def test_medmcqa_cop_is_zero_based(samples_dir: Path) -> None:
+def test_medmcqa_cop_is_zero_based(bionlp_dir: Path) -> None:
     bench = get_benchmark("medmcqa")
-    raw = rows_of(samples_dir / "medmcqa.jsonl")
-    items = bench.items(bench.load_rows(samples_dir / "medmcqa.jsonl"))
+    raw = rows_of(bionlp_dir / "medmcqa.jsonl")
+    items = bench.items(bench.load_rows(bionlp_dir / "medmcqa.jsonl"))
     assert [item.id for item in items] == [row["id"] for row in raw]
     for row, item in zip(raw, items, strict=True):
         assert item.choices[item.gold] == row[["opa", "opb", "opc", "opd"][row["cop"]]]
     row = raw[0]
+    # lm-eval's medmcqa prompt (utils_medmcqa.doc_to_text): the options follow a "Choices:" line.
     assert render(items[0], "plain").text == (
-        f"Question: {row['question']}\nA. {row['opa']}\nB. {row['opb']}\nC. {row['opc']}\nD. {row['opd']}\nAnswer:"
+        f"Question: {row['question']}\nChoices:\nA. {row['opa']}\nB. {row['opb']}\nC. {row['opc']}\n"
+        f"D. {row['opd']}\nAnswer:"
     )
     bad = dict(row, cop=4)
     with pytest.raises(DataError, match="cop must be 0-3"):
         bench.items([bad])
 
 
-def test_pubmedqa_hub_schema_and_original_format_agree(samples_dir: Path, tmp_path: Path) -> None:
+def test_pubmedqa_hub_schema_and_original_format_agree(bionlp_dir: Path, tmp_path: Path) -> None:
     bench = get_benchmark("pubmedqa")
-    raw = rows_of(samples_dir / "pubmedqa.jsonl")
-    items = bench.items(bench.load_rows(samples_dir / "pubmedqa.jsonl"))
+    raw = rows_of(bionlp_dir / "pubmedqa.jsonl")
+    items = bench.items(bench.load_rows(bionlp_dir / "pubmedqa.jsonl"))
     assert [item.labels[item.gold] for item in items] == [row["final_decision"] for row in raw]
     # The Hub's character-list quirk of reasoning_*_pred does not matter: those fields are not read.
     assert isinstance(raw[0]["context"]["reasoning_required_pred"], list)
     row = raw[0]
+    # lm-eval's pubmedqa prompt (preprocess_pubmedqa.doc_to_text): one line per abstract section.
+    assert len(row["context"]["contexts"]) > 1
     assert render(items[0], "plain").text == (
-        f"Abstract: {' '.join(row['context']['contexts'])}\nQuestion: {row['question']}\nAnswer:"
+        "Abstract: " + "\n".join(row["context"]["contexts"]) + f"\nQuestion: {row['question']}\nAnswer:"
     )
     assert render(items[0], "bioinstruct").text.endswith(f"Question: {row['question']}\n\n### Output:\n")
     # The original release format (test_set.json: PMID -> record), as users get it from GitHub.
     original = {
-        str(r["pubid"]): b for r, b in zip(raw, rows_of(samples_dir / "pubmedqa_bigbio.jsonl"), strict=True)
+        str(r["pubid"]): b for r, b in zip(raw, rows_of(bionlp_dir / "pubmedqa_bigbio.jsonl"), strict=True)
     }
     (tmp_path / "test_set.json").write_text(json.dumps(original))
     from_original = bench.items(bench.load_rows(tmp_path / "test_set.json"))
@@ -91,11 +95,11 @@ def test_pubmedqa_ground_truth_file_selects_from_the_hub(tmp_path: Path) -> None
         get_benchmark("pubmedqa").load_rows(truth)
 
 
-def test_bioasq_from_sample_rows_official_json_and_folder(samples_dir: Path, tmp_path: Path) -> None:
+def test_bioasq_from_sample_rows_official_json_and_folder(bionlp_dir: Path, tmp_path: Path) -> None:
     bench = get_benchmark("bioasq")
-    yesno = rows_of(samples_dir / "bioasq_yesno.jsonl")
-    factoid = rows_of(samples_dir / "bioasq_factoid.jsonl")
-    items = bench.items(bench.load_rows(samples_dir / "bioasq_yesno.jsonl"))
+    yesno = rows_of(bionlp_dir / "bioasq_yesno.jsonl")
+    factoid = rows_of(bionlp_dir / "bioasq_factoid.jsonl")
+    items = bench.items(bench.load_rows(bionlp_dir / "bioasq_yesno.jsonl"))
     assert len(items) == len(yesno)
     assert [item.labels[item.gold] for item in items] == [
         row["exact_answer"].strip().lower() for row in yesno
@@ -115,7 +119,7 @@ def test_bioasq_from_sample_rows_official_json_and_folder(samples_dir: Path, tmp
     from_folder = bench.items(bench.load_rows(tmp_path / "batches"))
     assert sorted(i.id for i in from_folder) == sorted(r["id"] for r in yesno)  # overlap read once
     with pytest.raises(DataError, match="no yes/no questions"):
-        bench.load_rows(samples_dir / "bioasq_factoid.jsonl")
+        bench.load_rows(bionlp_dir / "bioasq_factoid.jsonl")
 
 
 def test_bioasq_and_mednli_absent_say_how_to_get_them(tmp_path: Path) -> None:
@@ -163,9 +167,9 @@ def test_hub_miss_is_one_clear_error() -> None:
         get_benchmark("medqa").load_rows()
 
 
-def test_fewshot_demonstrations_are_seeded_and_rendered(samples_dir: Path) -> None:
+def test_fewshot_demonstrations_are_seeded_and_rendered(bionlp_dir: Path) -> None:
     bench = get_benchmark("medqa")
-    items = bench.items(bench.load_rows(samples_dir / "medqa.jsonl"))
+    items = bench.items(bench.load_rows(bionlp_dir / "medqa.jsonl"))
     pool, query = items[1:], items[0]
     demos = select_demonstrations(pool, 2, seed=7)
     assert [d.id for d in demos] == [d.id for d in select_demonstrations(pool, 2, seed=7)]

@@ -114,6 +114,7 @@ def test_known_reply_gives_exact_rows_and_prompt(tmp_path, openai_server):
                 "input": input_text,
                 "output": output,
                 "category": ("QA", "IE", "GEN", "OTHER")[len(instruction) % 4],
+                "label_source": "teacher",
                 "seed_ids": [seed["id"] for seed in seeds],
                 "request_id": "gen-000001",
                 "teacher_model": "gpt-4",
@@ -240,11 +241,11 @@ def test_budget_cap_holds_and_resume_respects_it(tmp_path, openai_server):
     check_run(tmp_path, target)
 
 
-def test_unreadable_labels_are_retried_then_recorded_never_guessed(tmp_path, openai_server):
+def test_unreadable_labels_are_retried_then_kept_as_a_counted_other_fallback(tmp_path, openai_server):
     marker = "Unlabellable"
 
     def labels(request):
-        reply = label_reply(request, lambda text: "???" if marker in text else "GEN")
+        reply = label_reply(request, lambda text: "20." if marker in text else "GEN")
         return Reply(reply)
 
     reply = numbered_item(
@@ -252,18 +253,25 @@ def test_unreadable_labels_are_retried_then_recorded_never_guessed(tmp_path, ope
     ) + good_reply("x", 5, 9)
     teacher = ScriptedTeacher(
         faults={1: Reply(reply)},
-        label_faults={1: Reply("They are all question answering."), **{n: labels for n in range(2, 20)}},
+        label_faults={1: Reply("1. 20.\n2. 20."), **{n: labels for n in range(2, 20)}},
     )
     server = openai_server(teacher)
     builder = make_builder(tmp_path, server, label_attempts=3)
     assert len(builder.build(5)) == 5
     rows, journal, run = check_run(tmp_path, 5)
-    assert all(row["category"] == "GEN" for row in rows)
-    assert run["counters"]["rejected_by_filter"] == {"label": 1}
+    fallback = [row for row in rows if row["label_source"] == "fallback"]
+    assert [row["id"] for row in fallback] == ["gen-000001-01"] and fallback[0]["category"] == "OTHER"
+    assert all(
+        row["category"] == "GEN" and row["label_source"] == "teacher" for row in rows if row not in fallback
+    )
+    assert run["counters"]["label_fallbacks"] == 1 and "label" not in run["counters"]["rejected_by_filter"]
     (unlabelled,) = [e for e in journal if e["event"] == "unlabelled"]
     assert unlabelled["id"] == "gen-000001-01" and "3 attempts" in unlabelled["reason"]
-    # 3 attempts for the first batch, then one request for the row generated to replace it
-    assert teacher.label_calls == 4 and teacher.generation_calls == 2
+    assert "'1. 20.'" in unlabelled["reason"] and unlabelled["fallback"] == "OTHER"
+    label_requests = [e for e in journal if e["event"] == "request" and e["kind"] == "label"]
+    assert len({e["prompt"] for e in label_requests}) == len(label_requests)  # no identical retry
+    assert "could not be used" in label_requests[1]["prompt"]
+    assert teacher.label_calls == 3 and teacher.generation_calls == 1  # no candidate lost
 
 
 def test_resume_after_a_normal_stop_continues_to_exact_count(tmp_path, openai_server):

@@ -12,6 +12,7 @@ import pytest
 
 from bioinstruct.cli import main
 from bioinstruct.errors import ConfigError, DataError
+from bioinstruct.jsonio import read_records
 from bioinstruct.testing.openai_server import Reply
 from tests.generation.builder_fakes import ScriptedTeacher, good_reply, numbered_item
 from tests.generation.test_builder import check_run, make_builder, read_jsonl
@@ -19,9 +20,9 @@ from tests.generation.test_decontamination import medqa_items, paraphrase, pick
 
 
 @pytest.fixture
-def planted(samples_dir):
+def planted(bionlp_dir):
     """Two generation replies with contaminated candidates among good ones, and the items they copy."""
-    items = medqa_items(samples_dir)
+    items = medqa_items(bionlp_dir)
     first, second = pick(items, (60, 140)), pick(items[10:], (60, 140))
     reply1 = (
         numbered_item(4, "Answer the following USMLE question.", first.question, "B")  # pasted: 13-grams
@@ -29,7 +30,7 @@ def planted(samples_dir):
         + good_reply("g1", 6, 20)
     )
     reply2 = numbered_item(4, "Answer the exam item.", second.input, "A") + good_reply("g2", 5, 20)
-    return {"files": {"medqa": str(samples_dir / "medqa.jsonl")}, "items": (first, second),
+    return {"files": {"medqa": str(bionlp_dir / "medqa.jsonl")}, "items": (first, second),
             "faults": {1: Reply(reply1), 2: Reply(reply2)}}  # fmt: skip
 
 
@@ -62,7 +63,7 @@ def test_contaminated_candidates_are_rejected_counted_and_survive_resume(tmp_pat
     medqa = report["benchmarks"]["medqa"]
     assert (medqa["source"], medqa["test_items"], medqa["rows_flagged"]) == (
         f"local file {planted['files']['medqa']}",
-        133,
+        len(read_records(planted["files"]["medqa"])),
         2,
     )
     assert medqa["by_method"] == {"ngram": 1, "rouge_l": 1}
@@ -129,7 +130,10 @@ def test_generate_cli_flags(tmp_path, openai_server, monkeypatch, capsys, plante
     # reason) unless the machine's datasets cache holds them
     assert "needs local data" in report["skipped"]["bioasq"]
     assert set(report["skipped"]) | set(report["benchmarks"]) == {"medqa", "medmcqa", "pubmedqa", "bioasq"}
-    assert all("Hugging Face Hub" in report["skipped"][name] for name in set(report["skipped"]) - {"bioasq"})
+    assert all(
+        "is not in the Hugging Face cache and the Hub is offline" in report["skipped"][name]
+        for name in set(report["skipped"]) - {"bioasq"}
+    )
     assert len(read_jsonl(out_dir / "instructions.jsonl")) == 8
     bad = ["generate", "--output-dir", str(tmp_path / "r2"), "--num-instructions", "2",
            "--decontaminate", "medqa", "--decontamination-data-file", "medqa"]  # fmt: skip

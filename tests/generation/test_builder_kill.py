@@ -69,3 +69,31 @@ def test_sigkill_twice_then_resume_gives_exactly_n_unique_rows(tmp_path, openai_
     assert len(request_ids) == len(set(request_ids))  # request ids (and their seeds) never reused
     run = json.loads((folder / "run.json").read_text())
     assert run["status"] == "complete" and run["counters"]["kept"] == TARGET
+    teacher = run["teacher"]  # requests in flight at each kill -9 are counted as lost, not nowhere
+    assert teacher["lost"] >= 1 and teacher["in_flight"] == 0
+    assert teacher["requests"] == sum(teacher[key] for key in ("succeeded", "failed", "cancelled", "lost"))
+
+
+@pytest.mark.slow
+def test_sigterm_stops_like_ctrl_c_and_the_run_resumes(tmp_path, openai_server):
+    server = openai_server(ScriptedTeacher(delay=0.15, items=(4, 12)))
+    folder = tmp_path / "run"
+    process = _start(folder, server.base_url)
+    deadline = time.monotonic() + 120
+    while _lines(folder / "instructions.jsonl") < 10:
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err.decode()[-2000:]
+    assert "interrupted; rerun the same command to resume" in err.decode()
+    run = json.loads((folder / "run.json").read_text())
+    assert run["status"] == "interrupted"
+    teacher = run["teacher"]
+    assert teacher["in_flight"] == 0  # every request was answered or cancelled before run.json was written
+    assert teacher["requests"] == teacher["succeeded"] + teacher["failed"] + teacher["cancelled"]
+
+    final = _start(folder, server.base_url)
+    out, err = final.communicate(timeout=240)
+    assert final.returncode == 0, err.decode()[-2000:]
+    assert len((folder / "instructions.jsonl").read_text().splitlines()) == TARGET

@@ -1,4 +1,5 @@
-"""Decontamination against real benchmark rows (../shared/bionlp-samples, read at test time).
+"""Decontamination against benchmark rows: the invented fixtures (tests/fixtures/bionlp) and the real
+samples (``samples``, read at test time).
 
 Planted overlaps must be found with the right item id and method; the bundled seeds and
 USMLE-style boilerplate must not be flagged; the CLI drops exactly the flagged rows.
@@ -21,6 +22,7 @@ from bioinstruct.generation.decontamination import (
     normalize_words,
 )
 from bioinstruct.generation.seeds import load_seed_tasks
+from bioinstruct.jsonio import read_records
 
 # Sample file of each benchmark that has one (bioasq: the yes/no questions).
 SAMPLE_FILES = {
@@ -46,18 +48,18 @@ VIGNETTE = (
 )
 
 
-def sample_files(samples_dir, *names):
-    return {name: str(samples_dir / f"{SAMPLE_FILES[name]}.jsonl") for name in names}
+def sample_files(bionlp_dir, *names):
+    return {name: str(bionlp_dir / f"{SAMPLE_FILES[name]}.jsonl") for name in names}
 
 
-def medqa_items(samples_dir):
+def medqa_items(bionlp_dir):
     bench = get_benchmark("medqa")
-    return bench.items(bench.load_rows(samples_dir / "medqa.jsonl"))
+    return bench.items(bench.load_rows(bionlp_dir / "medqa.jsonl"))
 
 
 @pytest.fixture(scope="module")
-def medqa_index(samples_dir):
-    return ContaminationIndex.from_benchmarks("medqa", data_files=sample_files(samples_dir, "medqa"))
+def medqa_index(bionlp_dir):
+    return ContaminationIndex.from_benchmarks("medqa", data_files=sample_files(bionlp_dir, "medqa"))
 
 
 def pick(items, words: tuple[int, int]):
@@ -71,8 +73,8 @@ def paraphrase(question: str) -> str:
     return " ".join("reportedly" if i % 6 == 5 else word for i, word in enumerate(words))
 
 
-def test_pasted_question_is_flagged_by_ngram_with_its_item_id(samples_dir, medqa_index):
-    items = medqa_items(samples_dir)
+def test_pasted_question_is_flagged_by_ngram_with_its_item_id(bionlp_dir, medqa_index):
+    items = medqa_items(bionlp_dir)
     item = pick(items, (60, 140))
     row = {"id": "r1", "instruction": f"Please answer: {item.question}", "input": "", "output": "B"}
     result = decontaminate(
@@ -87,8 +89,8 @@ def test_pasted_question_is_flagged_by_ngram_with_its_item_id(samples_dir, medqa
     assert [row["instruction"] for row in result.clean] == ["Define hypoxemia in one sentence."]
 
 
-def test_paraphrase_above_threshold_is_flagged_by_rouge_l_only(samples_dir, medqa_index):
-    items = medqa_items(samples_dir)
+def test_paraphrase_above_threshold_is_flagged_by_rouge_l_only(bionlp_dir, medqa_index):
+    items = medqa_items(bionlp_dir)
     item = pick(items, (60, 140))
     text = paraphrase(item.question)
     assert medqa_index._ngram_overlaps(normalize_words(text)) == {}  # no shared 13-gram anywhere
@@ -103,8 +105,8 @@ def test_paraphrase_above_threshold_is_flagged_by_rouge_l_only(samples_dir, medq
     assert short_grams.method == "ngram" and short_grams.item_id == item.id
 
 
-def test_configurable_n_catches_a_shorter_shared_span(samples_dir, medqa_index):
-    items = medqa_items(samples_dir)
+def test_configurable_n_catches_a_shorter_shared_span(bionlp_dir, medqa_index):
+    items = medqa_items(bionlp_dir)
     item = pick(items, (60, 140))
     span = " ".join(item.question.split()[20:30])  # ten words from the middle of a vignette
     row = {
@@ -119,8 +121,8 @@ def test_configurable_n_catches_a_shorter_shared_span(samples_dir, medqa_index):
     assert overlap["match"] == " ".join(normalize_words(span))
 
 
-def test_bundled_seeds_and_usmle_boilerplate_are_not_flagged(samples_dir):
-    index = ContaminationIndex.from_benchmarks("paper", data_files=sample_files(samples_dir, *SAMPLE_FILES))
+def test_bundled_seeds_and_usmle_boilerplate_are_not_flagged(bionlp_dir):
+    index = ContaminationIndex.from_benchmarks("paper", data_files=sample_files(bionlp_dir, *SAMPLE_FILES))
     assert set(index.skipped) == {"mednli", "medication_status", "coreference", "icliniq"}
     seeds = load_seed_tasks()
     vignette = {"instruction": "Answer the question.", "input": VIGNETTE, "output": "Viral myocarditis."}
@@ -137,8 +139,8 @@ def write_jsonl(path, rows):
     return path
 
 
-def test_cli_drops_exactly_the_flagged_rows_and_writes_the_report(samples_dir, tmp_path, capsys):
-    item = pick(medqa_items(samples_dir), (60, 140))
+def test_cli_drops_exactly_the_flagged_rows_and_writes_the_report(bionlp_dir, tmp_path, capsys):
+    item = pick(medqa_items(bionlp_dir), (60, 140))
     seeds = [
         {key: task[key] for key in ("id", "instruction", "input", "output")} for task in load_seed_tasks()[:6]
     ]
@@ -147,7 +149,7 @@ def test_cli_drops_exactly_the_flagged_rows_and_writes_the_report(samples_dir, t
         {"id": "reworded", "instruction": paraphrase(item.question), "input": "", "output": "C"},
     ]
     data = write_jsonl(tmp_path / "data.jsonl", [seeds[0], planted[0], *seeds[1:4], planted[1], *seeds[4:]])
-    files = sample_files(samples_dir, "medqa", "medmcqa", "pubmedqa")
+    files = sample_files(bionlp_dir, "medqa", "medmcqa", "pubmedqa")
     argv = ["decontaminate", str(data), "--benchmarks", "qa", "--no-progress",
             *[f"--data-file={name}={path}" for name, path in files.items()],
             "--report", str(tmp_path / "report.json"), "--output", str(tmp_path / "clean.jsonl")]  # fmt: skip
@@ -178,7 +180,7 @@ def test_cli_drops_exactly_the_flagged_rows_and_writes_the_report(samples_dir, t
     medqa = report["benchmarks"]["medqa"]
     assert (
         medqa["source"] == f"local file {files['medqa']}"
-        and medqa["test_items"] == 133
+        and medqa["test_items"] == len(medqa_items(bionlp_dir))
         and medqa["rows_flagged"] == 2
     )
     assert medqa["by_method"] == {"ngram": 1, "rouge_l": 1}
@@ -195,18 +197,18 @@ def test_cli_drops_exactly_the_flagged_rows_and_writes_the_report(samples_dir, t
             and len(example["match"]) <= 200
         )
     assert report["benchmarks"]["pubmedqa"] == {
-        "source": f"local file {files['pubmedqa']}", "test_items": 133, "rows_flagged": 0,
+        "source": f"local file {files['pubmedqa']}", "test_items": len(read_records(files["pubmedqa"])), "rows_flagged": 0,
         "by_method": {"ngram": 0, "rouge_l": 0}, "examples": [],
     }  # fmt: skip
 
 
-def test_cli_reads_a_generate_output_folder_and_a_json_list(samples_dir, tmp_path, capsys):
+def test_cli_reads_a_generate_output_folder_and_a_json_list(bionlp_dir, tmp_path, capsys):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     write_jsonl(
         run_dir / "instructions.jsonl", [{"id": "gen-1", "instruction": VIGNETTE, "input": "", "output": "x"}]
     )
-    medqa = f"medqa={samples_dir / 'medqa.jsonl'}"
+    medqa = f"medqa={bionlp_dir / 'medqa.jsonl'}"
     assert (
         main(["decontaminate", str(run_dir), "--benchmarks", "medqa", "--data-file", medqa, "--no-progress"])
         == 0
@@ -232,8 +234,8 @@ def test_named_benchmark_without_data_is_one_clear_error(tmp_path, capsys):
     assert err.count("\n") == 1 and "needs local data" in err and "--data-file bioasq=PATH" in err
 
 
-def test_group_member_without_data_is_skipped_and_an_empty_group_is_an_error(samples_dir):
-    test_sets, skipped = load_test_sets("qa", sample_files(samples_dir, "medqa", "medmcqa", "pubmedqa"))
+def test_group_member_without_data_is_skipped_and_an_empty_group_is_an_error(bionlp_dir):
+    test_sets, skipped = load_test_sets("qa", sample_files(bionlp_dir, "medqa", "medmcqa", "pubmedqa"))
     assert [s.name for s in test_sets] == ["medqa", "medmcqa", "pubmedqa"]
     assert list(skipped) == ["bioasq"] and skipped["bioasq"].startswith("needs local data: BioASQ")
     with pytest.raises(
@@ -259,7 +261,7 @@ def test_bad_input_is_a_clear_error(medqa_index, tmp_path, capsys):
     )
 
 
-def test_cli_never_overwrites_its_input_and_checks_its_outputs_before_any_work(samples_dir, tmp_path, capsys):
+def test_cli_never_overwrites_its_input_and_checks_its_outputs_before_any_work(bionlp_dir, tmp_path, capsys):
     rows = [{"id": "r1", "instruction": VIGNETTE, "input": "", "output": "x"}]
     data = write_jsonl(tmp_path / "data.jsonl", rows)
     before = data.read_bytes()
@@ -267,7 +269,7 @@ def test_cli_never_overwrites_its_input_and_checks_its_outputs_before_any_work(s
     run_dir.mkdir()
     write_jsonl(run_dir / "instructions.jsonl", rows)
     (tmp_path / "folder").mkdir()
-    base = ["--benchmarks", "medqa", "--data-file", f"medqa={samples_dir / 'medqa.jsonl'}", "--no-progress"]
+    base = ["--benchmarks", "medqa", "--data-file", f"medqa={bionlp_dir / 'medqa.jsonl'}", "--no-progress"]
     cases = [
         ([str(data), *base, "--output", str(data)], "is the input data"),
         ([str(run_dir), *base, "--output", str(run_dir / "instructions.jsonl")], "is the input data"),
@@ -285,16 +287,16 @@ def test_cli_never_overwrites_its_input_and_checks_its_outputs_before_any_work(s
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.jsonl", "folder", "run"], "nothing written"
 
 
-def test_cli_reads_a_save_to_disk_folder(samples_dir, tmp_path, capsys):
+def test_cli_reads_a_save_to_disk_folder(bionlp_dir, tmp_path, capsys):
     from datasets import Dataset, DatasetDict
 
-    item = pick(medqa_items(samples_dir), (60, 140))
+    item = pick(medqa_items(bionlp_dir), (60, 140))
     rows = [
         {"instruction": "Answer the USMLE question.", "input": item.input, "output": "A"},
         {"instruction": "Define anemia.", "input": "", "output": "Low Hb."},
     ]
     Dataset.from_list(rows).save_to_disk(str(tmp_path / "ds"))
-    medqa = f"medqa={samples_dir / 'medqa.jsonl'}"
+    medqa = f"medqa={bionlp_dir / 'medqa.jsonl'}"
     clean = tmp_path / "clean.jsonl"
     argv = [
         "decontaminate",
@@ -327,6 +329,6 @@ def test_cli_bad_rows_name_the_file_before_benchmarks_load(tmp_path, capsys):
     )
 
 
-def test_a_data_file_for_a_mistyped_benchmark_is_an_error_not_a_warning(samples_dir):
+def test_a_data_file_for_a_mistyped_benchmark_is_an_error_not_a_warning(bionlp_dir):
     with pytest.raises(ConfigError, match=r"given for an unknown benchmark 'medqq'; did you mean 'medqa'"):
-        load_test_sets("medqa", {"medqq": samples_dir / "medqa.jsonl"})
+        load_test_sets("medqa", {"medqq": bionlp_dir / "medqa.jsonl"})

@@ -90,8 +90,10 @@ def test_rule_chain_order_and_names():
     names = [getattr(rule, "name", getattr(rule, "__name__", "")) for rule in rules]
     assert names == [
         "empty_output",
+        "markup_only_output",
         "instruction_length",
         "output_equals_input",
+        "output_equals_instruction",
         "blacklist",
         "duplicate_in_reply",
         "similarity",
@@ -104,3 +106,47 @@ def test_rule_chain_order_and_names():
     rules, similarity = reply_rules(index, 0.7)
     rejection = first_rejection(cand(), rules)
     assert (rejection.filter, similarity.last) == ("similarity", (1.0, "kept-1"))
+
+
+# What SmolLM2-135M-Instruct wrote behind `transformers serve` (issue 11 and this suite's captures).
+REAL_MARKUP_OUTPUTS = ("##", "# ###")
+#: a reply to a prompt with seed_046 among its examples: a new instruction, the seed's output copied
+REAL_COPIED_OUTPUT = (
+    "- Headache (pounding, behind the eyes): onset Monday morning; onset Tuesday morning; severity 8/10\n"
+    '- Nausea: onset yesterday; about 1 day; mild ("not terrible")\n'
+    '- Neck stiffness: onset 2 days ago; mild ("a bit stiff")'
+)
+
+
+def test_markup_only_outputs_are_rejected_but_markdown_answers_are_not():
+    from bioinstruct.generation.filters import markup_only_output
+
+    for output in REAL_MARKUP_OUTPUTS:
+        assert markup_only_output(cand(output=output)) == f"output is only markup ({output!r})"
+    assert markup_only_output(cand(output="## Answer\nMetformin.")) is None
+    rules, _ = reply_rules(SimilarityIndex("rouge"), 0.7)
+    assert first_rejection(cand(output="# ###"), rules).filter == "markup_only_output"
+
+
+def test_an_output_that_repeats_the_instruction_is_rejected():
+    from bioinstruct.generation.filters import output_equals_instruction
+
+    text = "Explain the role of insulin in glucose uptake."
+    assert output_equals_instruction(cand(text, output=text.upper().rstrip("."))) == (
+        "output is identical to the instruction"
+    )
+    assert output_equals_instruction(cand(text, output="It moves GLUT4 to the membrane.")) is None
+
+
+def test_an_output_copied_from_a_seed_is_rejected_even_under_a_new_instruction():
+    from bioinstruct.generation.filters import CopiedSeedOutput
+    from bioinstruct.generation.seeds import load_seed_tasks
+
+    rule = CopiedSeedOutput(load_seed_tasks(None))
+    copied = cand(
+        "Extract the gene names and the sequence variants reported for each gene.", output=REAL_COPIED_OUTPUT
+    )
+    reason = rule(copied)
+    assert reason is not None and reason.startswith("output copies the output of seed_046 (similarity 9")
+    assert rule(cand(output="- Fever: onset today; 1 day; high")) is None
+    assert CopiedSeedOutput([])(copied) is None

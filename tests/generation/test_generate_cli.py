@@ -113,3 +113,44 @@ def test_azure_key_variable_is_used(tmp_path, openai_server, monkeypatch):
     code = main(["generate", "--output-dir", str(tmp_path / "r"), "--num-instructions", "3",
                  "--base-url", server.base_url, "--no-progress"])  # fmt: skip
     assert code == 0
+
+
+def test_sampling_limits_and_timeout_come_from_the_command_line(tmp_path, openai_server, monkeypatch, capsys):
+    server = openai_server(ScriptedTeacher())
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    out_dir = tmp_path / "run"
+    argv = ["generate", "--output-dir", str(out_dir), "--num-instructions", "3", "--base-url", server.base_url,
+            "--max-tokens", "321", "--temperature", "0.3", "--top-p", "0.9", "--request-timeout", "45", "--frequency-penalty", "0.4",
+            "--max-retries", "2", "--label-attempts", "2", "--max-concurrency", "1", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    generation = [r for r in server.requests if "Instruction:" in r["messages"][-1]["content"]]
+    assert generation and all(
+        (r["max_tokens"], r["temperature"], r["top_p"], r["frequency_penalty"]) == (321, 0.3, 0.9, 0.4)
+        for r in generation
+    )
+    config = json.loads((out_dir / "run.json").read_text())["config"]
+    assert (config["max_tokens"], config["timeout"], config["max_retries"], config["label_attempts"]) == (
+        321,
+        45,
+        2,
+        2,
+    )
+
+
+def test_missing_key_leaves_no_folder_and_gives_advice_for_the_shell(tmp_path, capsys):
+    out_dir = tmp_path / "new" / "run"
+    assert main(["generate", "--output-dir", str(out_dir), "--num-instructions", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "OPENAI_API_KEY=local" in err and "api_key=" not in err
+    assert not (tmp_path / "new").exists()
+
+
+def test_missing_key_leaves_no_folder_from_python_either(tmp_path):
+    import pytest
+
+    from bioinstruct.errors import ConfigError
+    from bioinstruct.generation.builder import BioInstructBuilder
+
+    with pytest.raises(ConfigError):
+        BioInstructBuilder(tmp_path / "run", progress=False).build(3)
+    assert not (tmp_path / "run").exists()

@@ -104,6 +104,7 @@ def test_recover_rebuilds_counters_and_pending(tmp_path):
         "generation_requests": 3,
         "label_requests": 1,
         "failed_requests": 1,
+        "label_fallbacks": 0,
         "prompt_tokens": 10,
         "completion_tokens": 20,
         "cost_usd": 0.5,
@@ -125,3 +126,19 @@ def test_write_json_atomic_replaces_whole_file(tmp_path):
     write_json_atomic(path, {"b": [1, 2]})
     assert json.loads(path.read_text()) == {"b": [1, 2]}
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
+def test_a_label_fallback_is_counted_and_stays_pending_until_its_row_is_written(tmp_path):
+    journal = Journal(tmp_path / JOURNAL)
+    _kept(journal, "gen-000001-01")
+    _kept(journal, "gen-000001-02")
+    journal.write("unlabelled", id="gen-000001-01", fallback="OTHER", reason="no readable label")
+    journal.write("unlabelled", id="gen-000001-02", fallback="OTHER", reason="no readable label")
+    journal.close()
+    rows = AppendLog(tmp_path / INSTRUCTIONS)
+    rows.append({"id": "gen-000001-01", "instruction": "do gen-000001-01", "category": "OTHER"})
+    rows.close()  # killed before the second fallback row was written
+
+    state = recover(tmp_path)
+    assert state.label_fallbacks == 2 and "label" not in state.rejected
+    assert [item["id"] for item in state.pending] == ["gen-000001-02"]  # labelled again on resume

@@ -165,3 +165,21 @@ def test_round_trip_of_well_formed_lists(items, bold):
     result = parse_numbered(text + "###\n")
     assert [(c.instruction, c.input, c.output) for c in result.candidates] == items
     assert [c.index for c in result.candidates] == list(range(4, 4 + len(items)))
+
+
+def test_a_doubled_item_number_from_a_real_small_model_is_read():
+    # SmolLM2-135M-Instruct behind transformers serve (sampling), cut at max_tokens=200: "1. 1. Instruction:"
+    text = (
+        "1. 1. Instruction: Outline a brief plan for lifestyle counseling for a newly diagnosed adult with "
+        "prediabetes.\n2. 2. Input: 2. A1C 6.1%\n3. 3. Output: 3. A1C 6.1%\n4. 4. 1. Instructions: 4. Weight: "
+        "aim to lose 5-7% of body weight (roughly 5-7 kg) over 6 months\n5. 5. 1. Instructions: 5. Identify 100 "
+        "words of advice\n"
+    )
+    result = parse_numbered(text, "stop", first_index=2)
+    [candidate] = result.candidates
+    assert candidate.instruction.startswith("Outline a brief plan for lifestyle counseling")
+    assert (candidate.index, candidate.input, candidate.output.splitlines()[0]) == (
+        1,
+        "2. A1C 6.1%",
+        "3. A1C 6.1%",
+    )

@@ -262,10 +262,10 @@ def test_filter_reports_bad_rows():
         filter_near_duplicates([{"instruction": None}])
 
 
-def test_filter_on_real_benchmark_questions_matches_brute_force(samples_dir):
+def test_filter_on_real_benchmark_questions_matches_brute_force(bionlp_dir):
     from bioinstruct.jsonio import read_records
 
-    rows = read_records(samples_dir / "medicationqa.jsonl")
+    rows = read_records(bionlp_dir / "medicationqa.jsonl")
     result = filter_near_duplicates(rows, threshold=0.5, field="Question")
     kept_texts: list[str] = []
     kept_iter = iter(result.kept)

@@ -345,3 +345,60 @@ def test_retry_after_a_timeout_needs_room_under_the_cap(openai_server):
     [result] = asyncio.run(_gather(roomy, ["p"], max_tokens=100))
     assert isinstance(result, Completion) and result.attempts == 2 and roomy._reserved == 0
     assert roomy.total_cost_usd + roomy.stats.unconfirmed_cost_usd <= 2.5 * worst
+
+
+def test_a_fastapi_400_keeps_its_detail(openai_server):
+    # transformers serve (FastAPI) answers a wrong model name with {"detail": ...}, not {"error": ...}
+    detail = "Server is pinned to '/models/SmolLM2-135M-Instruct'; requested 'smollm2'"
+    server = openai_server(lambda request: Reply(status=400, body={"detail": detail}))
+    [result] = asyncio.run(_gather(_client(server, "smollm2"), ["q"]))
+    assert isinstance(result, TeacherRequestError)
+    assert f"HTTP 400 rejected the request ({detail})" in str(result)
+    validation = {"detail": [{"loc": ["body", "max_tokens"], "msg": "Input should be a valid integer"}]}
+    server = openai_server(lambda request: Reply(status=422, body=validation))
+    [result] = asyncio.run(_gather(_client(server), ["q"]))
+    assert "(Input should be a valid integer)" in str(result)
+
+
+def test_a_timeout_names_its_limit_and_fix_and_halves_the_requests_in_flight(openai_server):
+    lock, state = threading.Lock(), {"now": 0, "peak_after": 0, "timeouts_seen": 0}
+    first = threading.Event()
+
+    def responder(request: dict) -> Reply:
+        prompt = request["messages"][-1]["content"]
+        if prompt == "slow":  # like a one-at-a-time server: the abandoned request keeps running
+            first.set()
+            return Reply("late", delay=0.6)
+        with lock:
+            state["now"] += 1
+            if state["timeouts_seen"]:
+                state["peak_after"] = max(state["peak_after"], state["now"])
+        time.sleep(0.05)
+        with lock:
+            state["now"] -= 1
+        return Reply("ok")
+
+    server = openai_server(responder)
+    client = _client(server, timeout=0.3, max_concurrency=4, max_retries=0)
+
+    async def scenario():
+        try:
+            slow = asyncio.ensure_future(client.complete(_msg("slow"), max_tokens=400))
+            with pytest.raises(TeacherUnavailableError) as info:
+                await slow
+            state["timeouts_seen"] = 1
+            await asyncio.gather(*(client.complete(_msg(f"p{i}")) for i in range(8)))
+            return str(info.value)
+        finally:
+            await client.aclose()
+
+    message = asyncio.run(scenario())
+    assert "last cause timeout: no reply of up to 400 tokens within 0.3 s" in message
+    assert "(raise --request-timeout / timeout=, or lower --max-tokens / max_tokens=)" in message
+    assert client.concurrency_limit == 2 and state["peak_after"] <= 2
+
+
+def test_missing_key_advice_works_at_the_command_line_too():
+    with pytest.raises(ConfigError) as info:
+        TeacherClient("gpt-4")
+    assert "OPENAI_API_KEY=local bioinstruct" in str(info.value)

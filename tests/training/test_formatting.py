@@ -73,3 +73,15 @@ def test_format_dataset_keeps_only_trl_columns():
     dataset = Dataset.from_list([{"instruction": "a b c", "input": "d", "output": "e", "category": "QA"}])
     formatted = format_dataset(dataset, "alpaca")
     assert formatted.column_names == ["prompt", "completion"]
+
+
+def test_a_chat_model_on_a_text_template_gets_one_note_and_a_chat_template_none():
+    from types import SimpleNamespace
+
+    from bioinstruct.training.formatting import template_note
+
+    chat_model = SimpleNamespace(chat_template="{{ messages }}")
+    note = template_note("bioinstruct", chat_model)
+    assert note is not None and "\n" not in note and "prompt_template: chat" in note
+    assert template_note("chat", chat_model) is None
+    assert template_note("bioinstruct", SimpleNamespace(chat_template=None)) is None, "a base model: the paper's way"

@@ -71,7 +71,7 @@ def test_unknown_template(tmp_path, tiny_model_dir, data, capsys):
     recipe = tiny_recipe(
         tmp_path / "r.yaml", tiny_model_dir, data, tmp_path / "out", prompt_template="vicuna"
     )
-    assert "unknown prompt template 'vicuna'" in _run(capsys, recipe)
+    assert "prompt_template: 'vicuna' is not one of bioinstruct, alpaca, chat" in _run(capsys, recipe)
 
 
 def test_unknown_recipe_key_and_missing_recipe(tmp_path, tiny_model_dir, data, capsys):

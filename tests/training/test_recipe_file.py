@@ -3,8 +3,11 @@ and a real (tiny) training run leaves recipe.yaml, trainer_state.json and the lo
 
 from __future__ import annotations
 
+import contextlib
+import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bioinstruct.training.cli import main as train_main
@@ -51,3 +54,45 @@ def test_training_leaves_recipe_state_and_loss_curve_for_the_card(tmp_path: Path
     assert (out / "images" / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"
     card = (out / "README.md").read_text()
     assert "![Training loss](images/loss_curve.png)" in card and "max_steps: 3" in card
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "the recipe is empty"),
+        ("- lora_r: 8\n", "a recipe is a YAML mapping"),
+        ("lora_r: [8, 16]\n", "recipe.yaml:1: lora_r: [8, 16] is a list; expected one value"),
+        ("lora_r: 8.5\n", "recipe.yaml:1: lora_r: 8.5 is not an integer"),
+        ("use_cpu: maybe\n", "recipe.yaml:1: use_cpu: 'maybe' is not true or false"),
+        ("env: [A]\n", "recipe.yaml:1: env must be a mapping"),
+        ("lora_target_modules: [q_proj, v_proj]\nlearning_rate: 1.0e-4\nuse_cpu: true\n", None),
+    ],
+)
+def test_recipe_values_are_checked_against_the_fields(tmp_path, monkeypatch, text, message):
+    from bioinstruct.errors import ConfigError
+    from bioinstruct.training.config import make_parser
+    from bioinstruct.training.recipe_file import check_recipe, load_recipe
+
+    monkeypatch.chdir(tmp_path)
+    Path("recipe.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(message)) if message else contextlib.nullcontext():
+        recipe, lines = load_recipe("recipe.yaml")
+        check_recipe(recipe, lines, make_parser(), "recipe.yaml")
+
+
+def test_every_example_recipe_and_a_saved_recipe_pass_the_checks(tmp_path):
+    """The checks refuse nothing a user is told to run: examples/recipes/*.yaml, and the recipe.yaml
+    a run saves (which the card says to rerun with `bioinstruct train --config recipe.yaml`)."""
+    from bioinstruct.training.config import make_parser
+    from bioinstruct.training.recipe_file import RECIPE_FILE, check_recipe, load_recipe
+
+    parser = make_parser()
+    saved = tmp_path / RECIPE_FILE
+    configs = parse_training_args(
+        ["--config", str(tiny_recipe(tmp_path / "r.yaml", tmp_path, tmp_path, tmp_path))]
+    )
+    saved.write_text(recipe_yaml(effective_recipe(*configs)))
+    recipes = sorted((Path(__file__).parents[2] / "examples" / "recipes").glob("*.yaml"))
+    assert len(recipes) >= 5
+    for path in [*recipes, saved]:
+        check_recipe(*load_recipe(path), parser, str(path))

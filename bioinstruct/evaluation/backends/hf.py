@@ -21,9 +21,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bioinstruct.argparsing import check_model_argument
 from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.evaluation.backends import Progress, adapter_labels, cut_at_stop
 from bioinstruct.evaluation.prompting import Prompt
+from bioinstruct.models import resolve_model
+from bioinstruct.threads import configure_cpu_threads
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +83,14 @@ class HFBackend:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self.model_name = str(model)
+        check_model_argument(self.model_name, "model")  # not transformers' "Repo id must be in the form"
+        for _label, path in adapter_labels(adapters):  # before minutes of loading the base model
+            check_model_argument(path, "adapter")
+        model = resolve_model(self.model_name)  # a .gguf file or "smollm2" -> a local HF folder
         self.batch_size = batch_size
         self.device = _resolve_device(device)
+        # CPU: torch's threads = the CPUs this process may use / local ranks, unless OMP_NUM_THREADS is set.
+        self.cpu_threads = configure_cpu_threads(self.device)
         if dtype == "auto":
             torch_dtype: Any = torch.float32 if self.device == "cpu" else "auto"
         elif dtype in _DTYPES:
@@ -166,6 +175,7 @@ class HFBackend:
             "max_length": self.max_length,
             "batch_size": self.batch_size,
             "adapters": dict(self._adapters),
+            "cpu_threads": self.cpu_threads,
         }
 
     def prompt_text(self, prompt: Prompt) -> str:
@@ -184,16 +194,23 @@ class HFBackend:
         add_special = not (bos and text.startswith(bos))
         return self.tokenizer(text, add_special_tokens=add_special)["input_ids"]
 
+    #: ``[cut, total]`` while a caller (the evaluator, per benchmark) collects the truncation
+    #: counts to report once; None: each call says it itself.
+    truncation_counts: list[int] | None = None
+
+    def truncation_message(self, cut: int, total: int) -> str:
+        return (
+            f"{cut} of {total} prompts are longer than the model's {self.max_length} tokens and were cut "
+            "from the left (their beginning, e.g. the instruction or a demonstration, was not seen)"
+        )
+
     def _warn_truncated(self, cut: int, total: int) -> None:
         """Say when prompts were cut from the left to fit the model (as lm-eval does, silently)."""
-        if cut:
-            logger.warning(
-                "%d of %d prompts are longer than the model's %d tokens and were cut from the left "
-                "(their beginning, e.g. the instruction or a demonstration, was not seen)",
-                cut,
-                total,
-                self.max_length,
-            )
+        if self.truncation_counts is not None:
+            self.truncation_counts[0] += cut
+            self.truncation_counts[1] += total
+        elif cut:
+            logger.warning("%s", self.truncation_message(cut, total))
 
     def _encode_pair(
         self, context: str, continuation: str, context_ids: list[int] | None = None

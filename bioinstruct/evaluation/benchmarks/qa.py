@@ -1,8 +1,12 @@
 """Question-answering benchmarks of the paper: MedQA, MedMCQA, PubMedQA and BioASQ (yes/no).
 
-Each row becomes an :class:`Item` whose ``input`` starts with ``Question:``/``Abstract:`` and
-lists the options, so the ``plain`` template reproduces lm-eval's layout exactly and the paper
-template shows the same text under ``### Input:``.
+Each row becomes an :class:`Item` whose ``input`` is, character for character, the text of
+lm-evaluation-harness's own task (``medqa_4options``, ``medmcqa``, ``pubmedqa``) before its
+final ``Answer:``: so the ``plain`` template (``{input}\nAnswer:``, options scored as `` A`` or
+`` yes``) is lm-eval's prompt, and the paper and chat templates show the same text. The three
+layouts differ: MedMCQA has a ``Choices:`` line, MedQA has none, and PubMedQA puts each
+abstract section on its own line. ``tests/evaluation/test_lmeval_parity.py`` checks it against
+lm-eval itself on the real model.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ from bioinstruct.evaluation.registry import (
 LETTERS = ["A", "B", "C", "D"]
 
 
-def _options_block(question: str, options: list[str]) -> str:
-    return f"Question: {question}\n" + "\n".join(
-        f"{letter}. {text}" for letter, text in zip(LETTERS, options, strict=True)
-    )
+def _options_block(question: str, options: list[str], header: str = "") -> str:
+    """``Question: ...`` then one ``A. ...`` line per option (after ``header``, e.g. ``Choices:``)."""
+    lines = [f"Question: {question}", *([header] if header else [])]
+    return "\n".join(lines + [f"{letter}. {text}" for letter, text in zip(LETTERS, options, strict=True)])
 
 
 def _medqa_item(row: dict, index: int) -> Item:
@@ -66,7 +70,8 @@ def _medmcqa_item(row: dict, index: int) -> Item:
     return Item(
         id=str(row.get("id", index)),
         instruction=instruction_for("medmcqa"),
-        input=_options_block(row["question"], options),
+        # lm-eval's medmcqa (utils_medmcqa.doc_to_text) lists the options under "Choices:".
+        input=_options_block(row["question"], options, header="Choices:"),
         choices=options,
         labels=list(LETTERS),
         gold=cop,
@@ -101,7 +106,8 @@ def _pubmedqa_item(row: dict, index: int) -> Item:
     return Item(
         id=str(pubid),
         instruction=instruction_for("pubmedqa"),
-        input=f"Abstract: {' '.join(contexts)}\nQuestion: {question}",
+        # lm-eval's pubmedqa joins the abstract's sections with newlines.
+        input="Abstract: " + "\n".join(contexts) + f"\nQuestion: {question}",
         choices=list(YES_NO_MAYBE),
         labels=list(YES_NO_MAYBE),
         gold=YES_NO_MAYBE.index(decision),

@@ -1,0 +1,106 @@
+"""Raw model outputs -> a :class:`~bioinstruct.evaluation.report.BenchmarkResult` with its samples.
+
+Why its own module: scoring is where a number's meaning is decided (which reply names which
+choice, what counts as unparseable, which baselines it must beat), so it is kept apart from
+running models and caching; it is pure and tested on what real models wrote.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bioinstruct.evaluation import diagnostics
+from bioinstruct.evaluation import metrics as metric_fns
+from bioinstruct.evaluation.answer_parsing import parse_answer
+from bioinstruct.evaluation.registry import Benchmark, Item
+from bioinstruct.evaluation.report import BenchmarkResult
+
+
+def score(
+    bench: Benchmark, rows: list[dict], items: list[Item], texts: list[str], raw: list[Any], protocol: str
+) -> BenchmarkResult:
+    """Score one benchmark's raw outputs (log-likelihoods or generated texts) into a result with samples."""
+    samples: list[dict[str, Any]] = []
+    if bench.task == "multiple_choice":
+        correct, chosen, unparseable, conflicts = [], [], 0, 0
+        for item, text, output in zip(items, texts, raw, strict=True):
+            labels = item.labels or []
+            parsed = None
+            if protocol == "loglik":
+                choice = max(
+                    range(len(output)), key=lambda c: (output[c], -c)
+                )  # first maximum, as numpy argmax
+            else:
+                parsed = parse_answer(output, labels, item.choices, item.question)
+                choice = parsed.index
+                unparseable += choice is None
+                conflicts += parsed.conflict is not None
+            ok = choice == item.gold
+            chosen.append(choice)
+            correct.append(float(ok))
+            sample = {
+                "id": item.id,
+                "prompt": text,
+                "prediction": labels[choice] if choice is not None else None,
+                "reference": labels[item.gold],
+                "correct": ok,
+            }
+            sample["loglikelihoods" if protocol == "loglik" else "output"] = output
+            if parsed is not None and parsed.reason:
+                sample["unparseable"] = parsed.reason
+            if parsed is not None and parsed.conflict is not None:
+                sample["letter_text_conflict"] = labels[parsed.conflict]  # the option its text quotes
+            samples.append(sample)
+        accuracy = metric_fns.accuracy(chosen, [item.gold for item in items])
+        checks = diagnostics.choice_diagnostics(
+            [s["prediction"] for s in samples],
+            [s["reference"] for s in samples],
+            [len(item.labels or []) for item in items],
+        )
+        if protocol == "generate":
+            checks["letter_text_conflicts"] = conflicts
+        return BenchmarkResult(
+            bench.name,
+            "",
+            None,
+            {"accuracy": accuracy},
+            len(items),
+            "accuracy",
+            unparseable if protocol == "generate" else None,
+            metric_fns.bootstrap_ci(correct),
+            samples=samples,
+            diagnostics=checks,
+        )
+    references = [item.reference for item in items]
+    scores = (
+        [bench.item_score(p, r, row) for p, r, row in zip(raw, references, rows, strict=True)]
+        if bench.item_score
+        else None
+    )
+    values = bench.corpus_metrics(list(raw), references, rows) if bench.corpus_metrics else {}
+    if bench.primary_metric not in values and scores is not None:
+        values[bench.primary_metric] = sum(scores) / len(scores)
+    if bench.ci is not None:
+        ci = bench.ci(list(raw), references, rows)
+    else:
+        ci = metric_fns.bootstrap_ci(scores) if scores else None
+    for i, (item, text, output) in enumerate(zip(items, texts, raw, strict=True)):
+        sample = {"id": item.id, "prompt": text, "prediction": output, "reference": item.reference}
+        if scores is not None:
+            sample["score"] = scores[i]
+        samples.append(sample)
+    return BenchmarkResult(
+        bench.name,
+        "",
+        None,
+        {k: float(v) for k, v in values.items()},
+        len(items),
+        bench.primary_metric,
+        None,
+        tuple(ci) if ci else None,
+        samples=samples,
+        diagnostics=diagnostics.text_diagnostics(list(raw)),
+    )
+
+
+__all__ = ["score"]

@@ -1,0 +1,89 @@
+"""The labelling step of a generation session: batches of kept tasks -> categories -> rows.
+
+Why apart from the session loop: labelling has its own failure path (unreadable replies,
+retries that name the problem, the ``OTHER`` fallback) and its own journal events
+(``unlabelled``, ``accepted``); the loop only schedules it. Mixed into
+:class:`bioinstruct.generation.session.GenerationSession`, whose state it uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bioinstruct.generation.labelling import FALLBACK_LABEL, LabelOutcome, label_instructions
+from bioinstruct.generation.teacher import Completion
+
+
+class LabelSteps:
+    """``_label`` (async: the teacher calls) and ``_accept`` (sync: rows and journal)."""
+
+    builder: Any
+    _state: Any
+    _labelling: int
+    _target: int
+    _rows_log: Any
+    _progress_bar: Any
+
+    def _record(self, event: str, **fields: Any) -> dict[str, Any]:  # provided by the session
+        raise NotImplementedError
+
+    async def _call(self, request_id: str, kind: str, messages: list[dict], **options: Any) -> Completion:
+        raise NotImplementedError
+
+    async def _label(self, batch: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], LabelOutcome]:
+        ids = [item["id"] for item in batch]
+
+        async def ask(messages: list[dict[str, str]], max_tokens: int, temperature: float) -> Completion:
+            request_id = f"lab-{self._state.label_requests + 1:06d}"
+            prompt = messages[-1]["content"]
+            self._record("request", kind="label", request_id=request_id, ids=ids, prompt=prompt)
+            return await self._call(
+                request_id, "label", messages, max_tokens=max_tokens, temperature=temperature
+            )
+
+        try:
+            outcome = await label_instructions(
+                ask,
+                [item["instruction"] for item in batch],
+                max_attempts=self.builder.label_attempts,
+                template=self.builder.label_template,
+            )
+        except BaseException:
+            self._labelling -= len(batch)
+            self._state.pending[:0] = batch  # back to the front of the queue, nothing lost
+            raise
+        return batch, outcome
+
+    def _accept(self, batch: list[dict[str, Any]], outcome: LabelOutcome) -> None:
+        self._labelling -= len(batch)
+        for item, label in zip(batch, outcome.labels, strict=True):
+            source = "teacher"
+            if label is None:  # kept as OTHER, marked and counted: the task passed every filter
+                label, source = FALLBACK_LABEL, "fallback"
+                self._record(
+                    "unlabelled",
+                    id=item["id"],
+                    request_id=item["request_id"],
+                    fallback=label,
+                    reason=f"no readable label after {outcome.attempts} attempts"
+                    + (f"; last problem: {outcome.problems[-1]}" if outcome.problems else ""),
+                )
+            if len(self._state.rows) >= self._target:
+                self._state.pending.append(item)
+                continue
+            row = {
+                "id": item["id"],
+                "instruction": item["instruction"],
+                "input": item["input"],
+                "output": item["output"],
+                "category": label,
+                "label_source": source,
+                "seed_ids": item["seed_ids"],
+                "request_id": item["request_id"],
+                "teacher_model": self.builder.teacher_model,
+                "most_similar": item["most_similar"],
+            }
+            self._rows_log.append(row)
+            self._state.rows.append(row)
+            self._record("accepted", id=row["id"], category=label)
+            self._progress_bar.update(1)
