@@ -108,7 +108,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--qa-limit",
         type=int,
-        default=50,
+        default=20,
         help="Score a seeded random sample of this many items per QA benchmark (default: %(default)s).",
     )
 
@@ -227,7 +227,6 @@ def _data_step(
         max_cost_usd=args.max_cost_usd if priced else None,
         decontaminate=sorted(qa_files) or None,
         decontamination_data_files={name: path for name, path in qa_files.items() if path} or None,
-        progress=False,
     )
     builder.build(num_instructions=args.num_instructions)
     rows = builder.rows(limit=args.num_instructions)
@@ -374,8 +373,6 @@ def _train_step(args: argparse.Namespace, choice: ModelChoice, out: Path, train_
             str(steps),
             "--logging_steps",
             str(max(1, steps // 10)),  # about ten points on the card's loss curve
-            "--disable_tqdm",
-            "true",
         ],
         prog="bioinstruct quickstart",
     )
@@ -407,9 +404,7 @@ def _evaluate_step(
     for name, note in qa_notes.items():
         print(f"      not evaluated: {name} ({note})")
     eval_dir = out / "eval"
-    evaluator = Evaluator(
-        choice.path, adapters=[str(adapter_dir)], cache_dir=eval_dir / "cache", progress=False
-    )
+    evaluator = Evaluator(choice.path, adapters=[str(adapter_dir)], cache_dir=eval_dir / "cache")
     results = evaluator.run(names, limit=limit, data_files=data_files, template=choice.template)
     for name, reason in qa_notes.items():
         results.skipped.setdefault(name, reason)
