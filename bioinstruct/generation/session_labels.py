@@ -8,6 +8,7 @@ retries that name the problem, the ``OTHER`` fallback) and its own journal event
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bioinstruct.generation.labelling import FALLBACK_LABEL, LabelOutcome, label_instructions
@@ -24,11 +25,9 @@ class LabelSteps:
     _rows_log: Any
     _progress_bar: Any
 
-    def _record(self, event: str, **fields: Any) -> dict[str, Any]:  # provided by the session
-        raise NotImplementedError
-
-    async def _call(self, request_id: str, kind: str, messages: list[dict], **options: Any) -> Completion:
-        raise NotImplementedError
+    # provided by the session: journal an event; send one teacher request
+    _record: Callable[..., dict[str, Any]]
+    _call: Callable[..., Awaitable[Completion]]
 
     async def _label(self, batch: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], LabelOutcome]:
         ids = [item["id"] for item in batch]
