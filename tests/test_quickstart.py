@@ -268,7 +268,7 @@ def test_a_rerun_reuses_redoes_or_resumes_the_adapter_and_never_deletes_a_foreig
     assert (foreign / "adapter_model.safetensors").is_file()
 
 
-def test_a_training_failure_is_one_line(tmp_path, capsys, monkeypatch):
+def test_a_training_failure_is_one_line(tmp_path, capfd, monkeypatch):  # capfd: training is a child process
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -276,8 +276,10 @@ def test_a_training_failure_is_one_line(tmp_path, capsys, monkeypatch):
         ["quickstart", "--output-dir", str(tmp_path / "qs"), "--model", "no-such-model-here", "--steps", "1"]
     )
     assert code == 2
-    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("bioinstruct: error")]
+    captured = capfd.readouterr()
+    err = [line for line in captured.err.splitlines() if line.startswith("bioinstruct: error")]
     assert len(err) == 1 and "no-such-model-here" in err[0], err
+    assert "Traceback" not in captured.err + captured.out
 
 
 def test_a_rerun_without_a_teacher_removes_the_earlier_dataset_card(tmp_path):

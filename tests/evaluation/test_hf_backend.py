@@ -67,6 +67,23 @@ def test_single_token_options_use_one_pass(tiny_model_dir: Path) -> None:
     assert scores[0] == pytest.approx(expected, abs=1e-4)
 
 
+def test_options_differing_in_their_last_token_share_one_pass(tiny_model_dir: Path) -> None:
+    """A chat template ends with "assistant\\n"; lm-eval moves that newline into every option
+    ("\\nB", "\\nC"), so the options are two tokens that differ only in the last one."""
+    backend = HFBackend(str(tiny_model_dir), batch_size=8, device="cpu")
+    context, options = "<|user|>\nPick one.\n<|assistant|>\n", ["B", "C", "D"]
+    encoded = [backend._encode_pair(context, option)[1] for option in options]
+    assert {len(ids) for ids in encoded} == {2} and len({ids[0] for ids in encoded}) == 1  # the premise
+    calls = []
+    original = backend.model.forward
+    backend.model.forward = lambda *a, **k: calls.append(k["input_ids"].shape) or original(*a, **k)
+    mixed = [(context, options), (context, ["B", " entailment"])]  # the second differs in length
+    scores = backend.loglikelihood(mixed)
+    assert [shape[0] for shape in calls] == [3]  # one row for the first question, two for the second
+    for (ctx, conts), row in zip(mixed, scores, strict=True):
+        assert row == pytest.approx([reference_loglik(backend, ctx, cont) for cont in conts], abs=1e-4)
+
+
 def test_left_truncation_to_max_length(tiny_model_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
     backend = HFBackend(str(tiny_model_dir), device="cpu", max_length=16)
     long_context = "The patient reports cough and fever. " * 20 + "Answer:"

@@ -7,9 +7,11 @@ bare base. Unmerged also means exactly the weights that were trained are evaluat
 
 Log-likelihood follows lm-evaluation-harness exactly (same tokenisation of context and
 continuation, same left truncation, argmax of summed log-probabilities), so numbers are
-comparable. When every continuation of a question is a single token after the same context
-(letters after "Answer:"), one forward pass scores all options at once instead of one pass
-per option; that is where most of the speed comes from.
+comparable. When the continuations of a question differ only in their last token after the
+same context (letters after "Answer:", or "\\nA" ... "\\nD" after a chat template's
+"assistant\\n", whose newline lm-eval moves into the continuation), one forward pass scores all
+options at once instead of one pass per option: each option's input would be the same tokens.
+That is where most of the speed comes from.
 """
 
 from __future__ import annotations
@@ -42,12 +44,14 @@ _DTYPES = {
 
 @dataclass
 class _Job:
-    """One forward pass: input ids and the (continuation ids, request, choice) it scores."""
+    """One forward pass: input ids and the (continuation ids, request, choice) it scores.
+
+    Every target of a job has the same length and is read from the job's last positions;
+    several targets share a job only when their inputs would be identical.
+    """
 
     ids: list[int]
     targets: list[tuple[list[int], int, int]]
-    #: Single-token continuations of one context, all read from the last position.
-    shared: bool
 
 
 def _resolve_device(device: str | None) -> str:
@@ -231,20 +235,16 @@ class HFBackend:
         for r, (context, continuations) in enumerate(requests):
             context_ids = self.encode(context.rstrip()) if context.strip() else None  # shared by all options
             pairs = [self._encode_pair(context, cont, context_ids) for cont in continuations]
-            if all(len(cont) == 1 and ctx == pairs[0][0] for ctx, cont in pairs):
-                # One pass scores every option: the next-token distribution after the context.
-                jobs.append(
-                    _Job(
-                        pairs[0][0][-self.max_length :],
-                        [(cont, r, c) for c, (_, cont) in enumerate(pairs)],
-                        True,
-                    )
-                )
-                continue
-            for c, (ctx, cont) in enumerate(pairs):
+            for c, (_, cont) in enumerate(pairs):
                 if not cont:
                     raise DataError(f"continuation {continuations[c]!r} encodes to no tokens")
-                jobs.append(_Job((ctx + cont)[-(self.max_length + 1) :][:-1], [(cont, r, c)], False))
+            inputs = [(ctx + cont)[-(self.max_length + 1) :][:-1] for ctx, cont in pairs]  # lm-eval's
+            targets = [(cont, r, c) for c, (_, cont) in enumerate(pairs)]
+            lengths = {len(cont) for _, cont in pairs}
+            if len(lengths) == 1 and all(ids == inputs[0] for ids in inputs):
+                jobs.append(_Job(inputs[0], targets))  # one pass: every option's input is these tokens
+            else:
+                jobs += [_Job(ids, [target]) for ids, target in zip(inputs, targets, strict=True)]
         self._warn_truncated(
             sum(len(self.encode(context)) > self.max_length for context, _ in requests), len(requests)
         )
@@ -269,10 +269,7 @@ class HFBackend:
             [job.ids + [pad] * (width - len(job.ids)) for job in batch], device=self.device
         )
         # Positions whose next-token distribution is needed (right padding: real tokens first).
-        spans = [
-            (n - 1, n) if job.shared else (n - len(job.targets[0][0]), n)
-            for n, job in zip(lengths, batch, strict=True)
-        ]
+        spans = [(n - len(job.targets[0][0]), n) for n, job in zip(lengths, batch, strict=True)]
         first = min(lo for lo, _ in spans)
         kwargs: dict[str, Any] = {"logits_to_keep": width - first} if self._keeps_logits else {}
         with self._variant():
@@ -283,11 +280,12 @@ class HFBackend:
         scores: list[list[float]] = []
         for row, ((lo, hi), job) in enumerate(zip(spans, batch, strict=True)):
             logprobs = torch.log_softmax(logits[row, lo - offset : hi - offset].float(), dim=-1)
-            if job.shared:
-                scores.append([float(logprobs[-1, cont[0]]) for cont, _, _ in job.targets])
-            else:
-                index = torch.tensor(job.targets[0][0], device=logprobs.device)
-                scores.append([float(logprobs.gather(1, index[:, None]).sum())])
+            scores.append(
+                [
+                    float(logprobs.gather(1, torch.tensor(cont, device=logprobs.device)[:, None]).sum())
+                    for cont, _, _ in job.targets
+                ]
+            )
         return scores
 
     def generate(
