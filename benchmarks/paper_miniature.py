@@ -6,11 +6,13 @@ instruct model (SmolLM2-135M-Instruct) with the library's recipe, base vs tuned 
 benchmark whose data is here plus held-out instructions - and prints it in the layout of the
 paper's Table 1 with 95% CIs and the wall time of each stage. Whatever it shows is the result.
 
-Instructions come from (first that applies):
+Instructions come from (first that applies), always on top of the 80 bundled seed tasks:
   --data PATH          an existing `bioinstruct generate` folder or an instruction file;
-  --base-url URL       a teacher (any OpenAI-compatible server), time-boxed by --generate-minutes,
-                       on top of the 80 bundled seed tasks;
-  (default)            the 80 bundled seed tasks.
+  --base-url URL       a teacher (any OpenAI-compatible server), time-boxed by --generate-minutes;
+  --generate-minutes 0 nothing: the seed tasks alone;
+  (default)            the small model itself as the teacher, served by `transformers serve` on
+                       127.0.0.1 (three seeds per prompt, two new tasks per reply, sampling), for
+                       --generate-minutes.
 
   python benchmarks/paper_miniature.py --data-file medqa=medqa.jsonl --data-file pubmedqa=pubmedqa.jsonl \
       --data-file medmcqa=medmcqa.jsonl --output-dir runs/miniature
@@ -45,7 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", default=None, help="A `generate` folder or an instruction file.")
     parser.add_argument("--base-url", default=None, help="Teacher endpoint (OpenAI-compatible).")
     parser.add_argument("--teacher-model", default="gpt-4")
-    parser.add_argument("--generate-minutes", type=float, default=10.0, help="Time box of the teacher run.")
+    parser.add_argument(
+        "--generate-minutes", type=float, default=10.0, help="Time box of the teacher run (0: seeds only)."
+    )
     parser.add_argument("--num-instructions", type=int, default=200)
     parser.add_argument("--data-file", action="append", metavar="NAME=PATH", default=[])
     parser.add_argument("--qa-limit", type=int, default=100, help="Seeded sample per QA benchmark.")
@@ -66,16 +70,41 @@ def instructions(args: argparse.Namespace, out: Path) -> tuple[list[dict], str]:
         path = path / "instructions.jsonl" if path.is_dir() else path
         return [dict(r) for r in read_records(path)], f"{path}"
     seeds = [dict(r) for r in load_seed_tasks(None)]
-    if not args.base_url:
+    if args.generate_minutes <= 0:
         return seeds, "the 80 bundled seed tasks"
+    if args.base_url:
+        generated = generate(args, out, args.base_url, args.teacher_model, {})
+        return (
+            seeds + generated,
+            f"80 seed tasks + {len(generated)} from {args.teacher_model} at {args.base_url}",
+        )
+    from bioinstruct.models import resolve_model
+    from bioinstruct.testing.transformers_serve import TransformersServer
+
+    with TransformersServer(resolve_model(args.model), sampling=True) as server:
+        small_teacher = dict(
+            num_prompt_seeds=3, tasks_per_prompt=5, max_tokens=256, timeout=900.0, max_concurrency=1
+        )
+        generated = generate(args, out, server.base_url, server.model_id, small_teacher)
+    return (
+        seeds + generated,
+        f"80 seed tasks + {len(generated)} written by {args.model} itself (transformers serve)",
+    )
+
+
+def generate(args: argparse.Namespace, out: Path, base_url: str, model: str, options: dict) -> list[dict]:
+    """Run the builder against ``base_url`` for at most --generate-minutes (the time box is a Ctrl-C,
+    which the builder survives with everything kept so far)."""
     from bioinstruct.generation.builder import BioInstructBuilder
 
     builder = BioInstructBuilder(
         output_dir=out / "generate",
-        teacher_model=args.teacher_model,
-        base_url=args.base_url,
+        teacher_model=model,
+        base_url=base_url,
         api_key=os.environ.get("OPENAI_API_KEY") or "local",
         progress=True,
+        zero_yield_replies=0,  # the time box ends the run
+        **options,
     )
     timer = threading.Timer(args.generate_minutes * 60, _thread.interrupt_main)  # the time box: a Ctrl-C
     timer.start()
@@ -85,8 +114,7 @@ def instructions(args: argparse.Namespace, out: Path) -> tuple[list[dict], str]:
         print(f"generation stopped after the {args.generate_minutes:g}-minute time box", flush=True)
     finally:
         timer.cancel()
-    generated = builder.rows(limit=args.num_instructions)
-    return seeds + generated, f"80 seed tasks + {len(generated)} from {args.teacher_model} at {args.base_url}"
+    return builder.rows(limit=args.num_instructions)
 
 
 def table(results: list, names: list[str]) -> list[str]:

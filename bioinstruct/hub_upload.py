@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Collection
@@ -27,57 +26,24 @@ from typing import Any
 import yaml
 
 from bioinstruct.errors import BioInstructError, ConfigError
+from bioinstruct.secrets import assert_no_secrets
 
 logger = logging.getLogger(__name__)
 
-SECRET_ENV_VARS = (
-    "HF_TOKEN",
-    "HUGGING_FACE_HUB_TOKEN",
-    "OPENAI_API_KEY",
-    "AZURE_OPENAI_API_KEY",
-    "ANTHROPIC_API_KEY",
-)
-_SECRET_SHAPE = re.compile(rb"\b(hf_[A-Za-z0-9]{30,}|sk-[A-Za-z0-9_\-]{20,})")
-_MIN_SECRET_LENGTH = 8
-_SKIP_SCAN_SUFFIXES = (".safetensors", ".bin", ".png", ".model")
-#: Vocabularies: long subword strings, never credentials; checked for known values only.
-_NO_SHAPE_SCAN = ("tokenizer.json", "vocab.json", "merges.txt", "added_tokens.json")
-
 
 def check_repo_id(repo_id: str) -> str:
-    if not isinstance(repo_id, str) or not re.fullmatch(r"[\w.\-]+/[\w.\-]+", repo_id):
+    """``repo_id`` if the Hub would accept it as ``namespace/name``, else one line saying why."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if not isinstance(repo_id, str) or repo_id.count("/") != 1:
         raise ConfigError(f"repo_id {repo_id!r} must look like 'namespace/name'")
-    return repo_id
-
-
-def _known_secrets(token: str | None) -> list[tuple[str, str]]:
-    """(where it comes from, value) for every credential this process can see."""
-    found = [("the token argument", token)] if token else []
-    found += [(name, os.environ.get(name, "")) for name in SECRET_ENV_VARS]
     try:
-        from huggingface_hub import get_token
-
-        found.append(("the cached Hugging Face login", get_token() or ""))
-    except Exception:  # noqa: BLE001 - an unreadable token file is simply not a secret we can check
-        pass
-    return [(where, value) for where, value in found if value and len(value) >= _MIN_SECRET_LENGTH]
-
-
-def assert_no_secrets(folder: Path, token: str | None = None) -> None:
-    """Refuse a folder in which any file holds a credential (named by its source, never shown)."""
-    secrets = [(where, value.encode("utf-8")) for where, value in _known_secrets(token)]
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        if path.suffix in _SKIP_SCAN_SUFFIXES:
-            continue
-        data = path.read_bytes()
-        name = path.relative_to(folder).as_posix()
-        for where, value in secrets:
-            if value in data:
-                raise BioInstructError(f"refusing to publish: {name} contains the value of {where}")
-        if path.name not in _NO_SHAPE_SCAN and _SECRET_SHAPE.search(data):
-            raise BioInstructError(
-                f"refusing to publish: {name} contains something shaped like an API key or Hub token"
-            )
+        validate_repo_id(repo_id)
+    except HFValidationError as err:
+        raise ConfigError(
+            f"repo_id {repo_id!r} must look like 'namespace/name' ({str(err).splitlines()[0]})"
+        ) from None
+    return repo_id
 
 
 def _is_bioinstruct_card(path: Path) -> bool:

@@ -87,7 +87,9 @@ def converted_folder(gguf_path: str | os.PathLike[str]) -> Path:
     return cache_dir() / "models" / f"{gguf.stem}-{gguf.stat().st_size}"
 
 
-def convert_gguf(gguf_path: str | os.PathLike[str], destination: str | os.PathLike[str] | None = None) -> Path:
+def convert_gguf(
+    gguf_path: str | os.PathLike[str], destination: str | os.PathLike[str] | None = None
+) -> Path:
     """Dequantize a GGUF file into a plain fp32 HF model folder (model, tokenizer, chat template).
 
     Returns the folder; a folder already converted is returned at once. Atomic: the work happens
@@ -113,7 +115,9 @@ def convert_gguf(gguf_path: str | os.PathLike[str], destination: str | os.PathLi
     try:
         logger.info("converting %s into %s (once)", gguf, target)
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+        loaded = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+        )
         config = loaded.config
         if hasattr(config, "quantization_config"):
             del config.quantization_config

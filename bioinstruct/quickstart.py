@@ -204,7 +204,7 @@ def _data_step(
 
     from bioinstruct.cli import quiet_http_logs
     from bioinstruct.generation.builder import BioInstructBuilder
-    from bioinstruct.generation.retry import public_url
+    from bioinstruct.secrets import public_url
 
     generation_dir = out / "generate"
     where = public_url(base_url) or "the OpenAI API"  # never a user:key@ or ?key= of the URL

@@ -19,8 +19,8 @@ import bioinstruct
 from bioinstruct.cards.evaluation import public_copy, public_source
 from bioinstruct.cards.render import parse_card, render_template
 from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.generation.retry import public_url
 from bioinstruct.resources import data_path
+from bioinstruct.secrets import SECRET_FIELD, public_url
 
 DATASET_CARD_TEMPLATE = "dataset_card.md.jinja"
 DATA_PATH_IN_REPO = "data/train.jsonl"
@@ -64,7 +64,6 @@ _COUNTER_KEYS = (
     "prompt_tokens",
     "completion_tokens",
 )
-_SECRET_KEY = re.compile(r"(api_?key|(^|_)token$|secret|password|authorization)", re.IGNORECASE)
 _LICENSE_ID = re.compile(r"^[a-z0-9][a-z0-9.+\-]*$")
 EXAMPLES_SHOWN = 3
 
@@ -93,7 +92,7 @@ def check_license(license_id: str) -> str:
 def public_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """run.json ``config`` as the card may show it: credential-free endpoint, no key-like fields, and
     local files (a custom prompt template) by their name only."""
-    shown = {key: public_copy(value) for key, value in config.items() if not _SECRET_KEY.search(str(key))}
+    shown = {key: public_copy(value) for key, value in config.items() if not SECRET_FIELD.search(str(key))}
     for key in CONFIG_KEYS:
         shown.setdefault(key, None)
     shown["base_url"] = public_url(shown["base_url"])

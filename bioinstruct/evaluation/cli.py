@@ -90,9 +90,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--base-url",
         help="openai backend: endpoint URL (default: OPENAI_BASE_URL). The key is read from OPENAI_API_KEY.",
     )
-    parser.add_argument("--max-concurrency", type=int, default=8, help="openai backend: requests in flight.")
-    parser.add_argument("--requests-per-minute", type=float, help="openai backend: pace requests.")
-    parser.add_argument("--max-cost-usd", type=float, help="openai backend: hard spending cap for this run.")
+    parser.add_argument(
+        "--max-concurrency", type=int, default=8, help="openai backend and judge: requests in flight."
+    )
+    parser.add_argument(
+        "--requests-per-minute", type=float, help="openai backend and judge: pace requests (each its own)."
+    )
+    parser.add_argument(
+        "--max-cost-usd",
+        type=float,
+        help="openai backend and judge: hard spending cap of each for this run (the judge's own: "
+        "--judge-max-cost-usd).",
+    )
     parser.add_argument(
         "--timeout",
         type=float,
@@ -112,6 +121,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--judge-base-url",
         help="Endpoint of the judge (default: --base-url, then OPENAI_BASE_URL; never api.openai.com "
         "unless named here). The key is read from OPENAI_API_KEY.",
+    )
+    parser.add_argument(
+        "--judge-max-cost-usd",
+        type=float,
+        help="The judge's hard spending cap (default: --max-cost-usd); it stops judging, with the "
+        "unjudged items counted, when the next request could pass it.",
     )
 
 
@@ -149,6 +164,11 @@ def run(args: argparse.Namespace) -> int:
             cache_dir=output_dir / "judge",
             notice=where,
             timeout=args.timeout,
+            max_cost_usd=args.judge_max_cost_usd
+            if args.judge_max_cost_usd is not None
+            else args.max_cost_usd,
+            max_concurrency=args.max_concurrency,
+            requests_per_minute=args.requests_per_minute,
         )
     evaluator = Evaluator(
         args.model,

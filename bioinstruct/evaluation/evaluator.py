@@ -161,7 +161,9 @@ class Evaluator:
             except DataError as err:  # a group member's Hub train split, not here (offline)
                 if entry.explicit or bench.name in fewshot_files:
                     raise
-                skipped[bench.name] = f"no few-shot demonstrations here: {skip_reason(bench, err, fewshot=True)}"
+                skipped[bench.name] = (
+                    f"no few-shot demonstrations here: {skip_reason(bench, err, fewshot=True)}"
+                )
                 continue
             prepared.append((bench, rows, items, demos, items_note))
         if not prepared:

@@ -85,7 +85,7 @@ def resolve_endpoint(judge_base_url: str | None, evaluation_base_url: str | None
     ``OPENAI_BASE_URL``. With none of these the data would go to api.openai.com, which the user
     never named: that is refused (:class:`ConfigError`) rather than done silently.
     """
-    from bioinstruct.generation.retry import public_url
+    from bioinstruct.secrets import public_url
 
     env = os.environ.get("OPENAI_BASE_URL") or None
     if judge_base_url:
@@ -283,12 +283,25 @@ class Judge:
                 }
             except JudgeParseError:
                 pass  # cached under other axes: judge again
+        from bioinstruct.generation.teacher import BudgetExceededError
+
         messages: list[dict[str, str]] = [{"role": "user", "content": prompt}]
         cost, problem, reply = 0.0, "", None
         for attempt in range(1, self.max_attempts + 1):
-            completion = await self.client.complete(
-                messages, max_tokens=self.max_tokens, temperature=self.temperature, request_id=None
-            )
+            try:
+                completion = await self.client.complete(
+                    messages, max_tokens=self.max_tokens, temperature=self.temperature, request_id=None
+                )
+            except BudgetExceededError as exc:  # the dollar cap: this item is counted unjudged
+                error = f"not judged: {exc}"
+                return {
+                    "scores": {},
+                    "cost": cost,
+                    "error": error,
+                    "hit": False,
+                    "reply": reply,
+                    "copied": False,
+                }
             cost += completion.cost_usd
             reply = completion.text
             try:

@@ -80,6 +80,8 @@ async def _submit(session: GenerationSession, runner: BatchRunner, size: int) ->
             }
             if builder.frequency_penalty:
                 body["frequency_penalty"] = builder.frequency_penalty
+            if builder.request_seeds:
+                body["seed"] = builder.request_seed(request_id)
             if builder.json_mode:
                 body["response_format"] = {"type": "json_object"}
             requests.append((request_id, body))

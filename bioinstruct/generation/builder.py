@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import logging
 import random
+import zlib
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -124,6 +125,7 @@ class BioInstructBuilder:
         decontaminate: Sequence[str] | str | None = None,
         decontamination_data_files: dict[str, str] | None = None,
         decontamination_ngram: int = 13,  # GPT-3 / lm-eval; overlap_index.DEFAULT_NGRAM
+        request_seeds: bool = True,
     ) -> None:
         self.output_dir = Path(output_dir)
         self.seed_tasks = load_seed_tasks(seed_tasks)
@@ -152,6 +154,9 @@ class BioInstructBuilder:
         #: OpenAI's frequency_penalty (-2..2); a server that samples greedily whatever the temperature
         #: (transformers serve with a model whose generation_config has no do_sample) loops without it
         self.frequency_penalty = frequency_penalty
+        #: send every request a ``seed`` derived from ``seed`` and its request id, so servers that
+        #: honour it (OpenAI on a best-effort basis, vLLM, transformers serve) sample reproducibly
+        self.request_seeds = request_seeds
         self.timeout, self.max_retries, self.prices = timeout, max_retries, prices
         self.batch_poll_interval, self.progress = batch_poll_interval, progress
         #: seconds between progress lines when stderr is not a terminal
@@ -334,6 +339,7 @@ class BioInstructBuilder:
             "temperature": self.temperature,
             "top_p": self.top_p,
             "frequency_penalty": self.frequency_penalty,
+            "request_seeds": self.request_seeds,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "label_attempts": self.label_attempts,
@@ -353,6 +359,11 @@ class BioInstructBuilder:
             )
 
     # -- one session ----------------------------------------------------------------------
+
+    def request_seed(self, request_id: str) -> int | None:
+        """The ``seed`` sent with request ``request_id`` (None when ``request_seeds`` is off): a
+        resumed or repeated run sends the same seeds, and no two requests of a run share one."""
+        return zlib.crc32(f"{self.seed}:{request_id}".encode()) if self.request_seeds else None
 
     def sample_seeds(self, sequence: int) -> list[dict]:
         """The seeds of generation request ``sequence``: a function of (seed, sequence) only, so resume

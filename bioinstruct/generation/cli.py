@@ -114,6 +114,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--top-p", type=float, default=1.0, help="Nucleus sampling top_p (default: 1.0).")
     parser.add_argument(
+        "--no-request-seeds",
+        dest="request_seeds",
+        action="store_false",
+        help="Do not send each request a seed derived from --seed and its request id (sent by default: "
+        "vLLM and transformers serve then sample reproducibly, OpenAI on a best-effort basis).",
+    )
+    parser.add_argument(
         "--frequency-penalty",
         type=float,
         default=None,
@@ -187,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         top_p=args.top_p,
         frequency_penalty=args.frequency_penalty,
+        request_seeds=args.request_seeds,
         timeout=args.request_timeout,
         max_retries=args.max_retries,
         label_attempts=args.label_attempts,

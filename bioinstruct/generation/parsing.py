@@ -156,6 +156,13 @@ def parse_numbered(text: str | None, finish_reason: str = "stop", *, first_index
         elif match and current is not None and name not in lines_of:
             lines_of[name] = [match.group("rest")]  # type: ignore[index]
             open_field = name
+        elif match and numbered and current is not None:
+            # "3. Input:" after item 2's input and output (SmolLM2 drops an Instruction line): a
+            # new item without an instruction, so it does not run into the previous output.
+            items.append({**current, **{key: "\n".join(value) for key, value in lines_of.items()}})
+            next_index = int(match.group("num")) + 1
+            current, lines_of = {"index": next_index - 1}, {name: [match.group("rest")]}  # type: ignore[dict-item]
+            open_field = name
         elif _SEPARATOR.match(line):
             open_field = None
         elif open_field is not None:

@@ -1,9 +1,8 @@
-"""Retry timing and secret redaction for the teacher client's error handling.
+"""Retry timing for the teacher client's error handling (redaction is ``bioinstruct.secrets``).
 
 Why this is its own module: deciding *when* to retry (the server's ``Retry-After`` /
-``retry-after-ms`` headers, else exponential backoff with jitter) and keeping API keys out of
-every error message and log line are pure functions of their inputs, independent of the HTTP
-client. Keeping them apart lets the Batch API runner retry its management calls with the same backoff and lets them be
+``retry-after-ms`` headers, else exponential backoff with jitter) is a pure function of its
+inputs, independent of the HTTP client. Keeping it apart lets the Batch API runner retry its management calls with the same backoff and lets them be
 tested without a server. Also here: the server's reason for an HTTP error in both the OpenAI and
 the FastAPI shape (:func:`error_detail`), and the in-flight limit that timeouts shrink
 (:class:`ShrinkableSlots`).
@@ -14,16 +13,12 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     import openai
-
-_SECRET_PATTERN = re.compile(r"\b(sk|key|token)-[A-Za-z0-9_\-*]{6,}")
 
 
 def parse_retry_after(headers: Any) -> float | None:
@@ -54,27 +49,6 @@ def backoff_delay(attempt: int, base: float, cap: float) -> float:
     """Exponential backoff with "equal jitter": half fixed, half random, so retries spread out."""
     delay = min(cap, base * 2 ** (attempt - 1))
     return delay / 2 + random.uniform(0, delay / 2)
-
-
-def redact(text: str, secrets: tuple[str | None, ...] = ()) -> str:
-    """Remove API keys (the given ones and anything shaped like ``sk-...``) from a message."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return _SECRET_PATTERN.sub(lambda m: f"{m.group(1)}-***", text)
-
-
-def public_url(url: Any) -> str | None:
-    """``url`` without user, password, query or fragment (``https://user:key@host/v1?k=x`` -> ``https://host/v1``).
-
-    What may be shown of an endpoint in a message, a log line, run.json or a card.
-    """
-    if not url:
-        return None
-    parts = urlsplit(str(url))
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def error_detail(exc: openai.APIStatusError) -> str:

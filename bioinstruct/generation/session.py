@@ -266,7 +266,8 @@ class GenerationSession(LabelSteps):
         """One teacher call with its reply or error journaled."""
         self._session_requests += 1
         try:
-            completion = await self._teacher.complete(messages, request_id=request_id, **options)
+            seed = self.builder.request_seed(request_id)
+            completion = await self._teacher.complete(messages, request_id=request_id, seed=seed, **options)
         except BudgetExceededError as err:
             self._record("budget_stop", kind=kind, request_id=request_id, message=str(err))
             raise

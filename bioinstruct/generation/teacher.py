@@ -38,9 +38,8 @@ from bioinstruct.generation.retry import (
     backoff_delay,
     error_detail,
     parse_retry_after,
-    public_url,
-    redact,
 )
+from bioinstruct.secrets import public_url, redact
 
 logger = logging.getLogger(__name__)
 
@@ -373,8 +372,12 @@ class TeacherClient:
         response_format: dict | None = None,
         stop: list[str] | None = None,
         request_id: str | None = None,
+        seed: int | None = None,
     ) -> Completion:
-        """Send one chat request; retry transient failures; return the completion with its cost."""
+        """Send one chat request; retry transient failures; return the completion with its cost.
+
+        ``seed`` is OpenAI's sampling seed; each retry sends the same one (the request is the same).
+        """
         if self._fatal is not None:
             raise TeacherAuthError(self._fatal)
         state = self._loop_state()
@@ -391,6 +394,8 @@ class TeacherClient:
             params["response_format"] = response_format
         if stop:
             params["stop"] = stop
+        if seed is not None:
+            params["seed"] = seed
         reservation = self.estimate_cost(messages, max_tokens)
         await self._reserve(state, reservation)
         self.stats.requests += 1

@@ -19,22 +19,19 @@ import argparse
 import dataclasses
 import enum
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from bioinstruct.errors import ConfigError, did_you_mean
+from bioinstruct.secrets import SECRET_FIELD, looks_like_key
 
 logger = logging.getLogger(__name__)
 
 RECIPE_FILE = "recipe.yaml"
 #: Always written, even at their default: what was trained on what.
 ALWAYS = ("model_name_or_path", "dataset_name")
-#: Credential fields (``eos_token``/``pad_token`` are tokenizer settings and stay).
-_SECRET_NAME = re.compile(r"^(hub_token|token|push_to_hub_token)$|api_?key|secret|password|auth_token", re.I)
-_SECRET_VALUE = re.compile(r"\b(hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_\-]{16,})")
 #: Deprecated aliases transformers fills from their replacement: writing both only adds a warning.
 _ALIASES = {"gradient_checkpointing": "activation_checkpointing"}
 _EMPTY = (None, "", "none", [], (), {})
@@ -85,9 +82,9 @@ def _is_default(value: Any, default: Any) -> bool:
 
 
 def _secret_free(name: str, value: Any) -> bool:
-    if _SECRET_NAME.search(name):
+    if SECRET_FIELD.search(name):
         return False
-    if _SECRET_VALUE.search(yaml.safe_dump(value)):
+    if looks_like_key(yaml.safe_dump(value)):
         logger.warning(
             "recipe field %r looks like it holds a credential; it is not written to recipe.yaml", name
         )
@@ -97,7 +94,7 @@ def _secret_free(name: str, value: Any) -> bool:
 
 def _strip_secret_keys(value: Any) -> Any:
     if isinstance(value, dict):
-        return {key: _strip_secret_keys(item) for key, item in value.items() if not _SECRET_NAME.search(key)}
+        return {key: _strip_secret_keys(item) for key, item in value.items() if not SECRET_FIELD.search(key)}
     if isinstance(value, list):
         return [_strip_secret_keys(item) for item in value]
     return value

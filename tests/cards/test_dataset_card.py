@@ -11,9 +11,9 @@ from huggingface_hub import DatasetCard
 
 from bioinstruct.cards.dataset import render_dataset_card
 from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.generation.retry import public_url
 from bioinstruct.hub import build_dataset_folder, load_decontamination_report
 from bioinstruct.resources import data_path
+from bioinstruct.secrets import public_url
 from tests.generation.test_hub_card import RUN, make_run
 
 REPORT = {

@@ -149,3 +149,26 @@ def test_judge_without_a_named_endpoint_refuses_before_any_request(
     assert code == 2 and "\n" not in err
     assert "would send benchmark items and predictions to https://api.openai.com/v1" in err
     assert "--judge-base-url" in err and "sk-test-NEVERSHOWN123" not in err
+
+
+def test_the_judge_of_the_evaluate_cli_is_capped_by_max_cost_usd(
+    tiny_model_dir: Path, fixtures_dir: Path, tmp_path: Path, openai_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: `--judge-model gpt-4` ran without any dollar cap although the README said it had one."""
+    from bioinstruct.testing.openai_server import Reply
+
+    server = openai_server(lambda request: Reply('{"coherence": 4, "completeness": 3, "naturalness": 5}'))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-judge-cap-0123456789")
+    out = tmp_path / "eval"
+    argv = ["evaluate", "--model", str(tiny_model_dir), "--benchmarks", "meqsum", "--limit", "4"]
+    meqsum = f"meqsum={fixtures_dir / 'meqsum.jsonl'}"
+    argv += ["--data-file", meqsum, "--fewshot-file", meqsum, "--device", "cpu", "--output-dir", str(out)]
+    # gpt-4 is priced: the client reserves $0.045 per judge request, so one fits under $0.05 and two do not.
+    argv += ["--judge-model", "gpt-4", "--judge-base-url", server.base_url, "--judge-max-cost-usd", "0.05"]
+    assert main(argv) == 0
+    [result] = json.loads((out / "results.json").read_text())["results"]
+    judged = len(server.requests)
+    assert 1 <= judged < 4, result["protocol"]
+    judge = result["protocol"]["judge"]
+    assert judge["judge_unscored"] == 4 - judged and judge["judge_items"] == 4
+    assert result["protocol"]["judge"]["judge_cost_usd"] <= 0.05

@@ -172,7 +172,9 @@ def test_fewshot_from_a_supplied_file_excludes_evaluated_items(fixtures_dir: Pat
     assert len(demo_ids) == 2 and not set(demo_ids) & {s["id"] for s in result.samples}
     assert result.protocol["num_fewshot"] == 2 and result.protocol["fewshot_seed"] == 3
     # The protocol says which items were scored: the supplied file (not the Hub's 4,183-item split).
-    assert result.protocol["items"] == f"every row of the supplied file ({len(read_json_rows(Path(path)))} rows)"
+    assert (
+        result.protocol["items"] == f"every row of the supplied file ({len(read_json_rows(Path(path)))} rows)"
+    )
     assert all(context.count("\nAnswer:") == 3 for context in seen)
 
 

@@ -65,7 +65,8 @@ def test_loaders_on_rows_in_the_hub_schema(name, source_field, reference_field, 
 
 @pytest.mark.samples
 @pytest.mark.parametrize(
-    ("name", "count"), [("meqsum", 133), ("mediqa_qs", 100), ("medicationqa", 134), ("mts_dialog", 135), ("liveqa", 69)]
+    ("name", "count"),
+    [("meqsum", 133), ("mediqa_qs", 100), ("medicationqa", 134), ("mts_dialog", 135), ("liveqa", 69)],
 )
 def test_real_samples_load_every_documented_row(name, count, samples_dir):
     """SOURCES.md's counts: no row of the real files is lost by a loader."""

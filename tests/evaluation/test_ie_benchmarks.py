@@ -148,9 +148,9 @@ def test_relation_loader_and_scoring(name, negative, bionlp_dir):
 
 def test_blue_tsv_with_and_without_header(tmp_path, bionlp_dir):
     bench = get_benchmark("ddi")
-    rows = [
-        json.loads(line) for line in (bionlp_dir / "ddi.jsonl").read_text(encoding="utf-8").splitlines()
-    ][:3]
+    rows = [json.loads(line) for line in (bionlp_dir / "ddi.jsonl").read_text(encoding="utf-8").splitlines()][
+        :3
+    ]
     body = "".join(f"{r['index']}\t{r['sentence']}\t{r['label']}\n" for r in rows)
     with_header = tmp_path / "test.tsv"
     with_header.write_text("index\tsentence\tlabel\n" + body, encoding="utf-8")

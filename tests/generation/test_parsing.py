@@ -183,3 +183,28 @@ def test_a_doubled_item_number_from_a_real_small_model_is_read():
         "2. A1C 6.1%",
         "3. A1C 6.1%",
     )
+
+
+def test_a_numbered_input_after_a_complete_item_starts_a_new_item():
+    # SmolLM2-135M-Instruct behind transformers serve, cut at max_tokens=160: item 3 has no Instruction
+    # line, so its "3. Input:" used to run into item 1's output and the whole reply was dropped as truncated.
+    text = (
+        "1. Instruction: Would an answer to the first patient question also answer the second?\n2. Input:\n"
+        "Question 1: Could a doctor take metformin to treat diabetes?\nQuestion 2: My doctor put me on metformin "
+        "for my diabetes and I am considering taking it off now.\n2. Output:\nYes. The second question is a "
+        "specific instance of the first.\n3. Input:\nQuestion 1: Could a doctor take metformin to treat "
+        "diabetes?\n3. Output:\nNo. The answer"
+    )
+    result = parse_numbered(text, "length")
+    [candidate] = result.candidates
+    assert candidate.instruction == "Would an answer to the first patient question also answer the second?"
+    assert candidate.input.endswith("considering taking it off now.")
+    assert candidate.output == "Yes. The second question is a specific instance of the first."
+    assert result.truncated == 1 and result.problem is None
+    # Complete, the instruction-less item is kept for the instruction_length filter to record.
+    complete = parse_numbered(text + " is no.\n", "stop")
+    assert [(c.index, c.instruction, c.output) for c in complete.candidates][1] == (
+        3,
+        "",
+        "No. The answer is no.",
+    )

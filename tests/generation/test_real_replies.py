@@ -165,3 +165,20 @@ def test_sampling_and_limit_settings_are_checked_in_one_line(tmp_path):
     for part in ("max_tokens=0", "timeout=-1", "temperature=3.0", "top_p=0.0", "temperature in [0, 2]"):
         assert part in message
     assert "\n" not in message and not tmp_path.joinpath("run.json").exists()
+
+
+def test_every_request_carries_a_reproducible_seed(tmp_path, openai_server):
+    """transformers serve and vLLM honour ``seed``: a rerun with the same --seed sends the same
+    seeds (and so gets the same sampled replies); no two requests of a run share one."""
+    seeds = []
+    for name, overrides in (("a", {}), ("b", {}), ("c", {"seed": 1}), ("off", {"request_seeds": False})):
+        server = openai_server(ScriptedTeacher())
+        make_builder(tmp_path / name, server, **overrides).build(20)
+        seeds.append([request.get("seed") for request in server.requests])
+    first, again, other_seed, off = seeds
+    assert len(first) >= 2 and all(isinstance(seed, int) for seed in first)
+    assert len(set(first)) == len(first) and first == again
+    assert not set(first) & set(other_seed)
+    assert off == [None] * len(off)
+    run = json.loads((tmp_path / "off" / "run.json").read_text())
+    assert run["config"]["request_seeds"] is False

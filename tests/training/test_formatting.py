@@ -84,4 +84,6 @@ def test_a_chat_model_on_a_text_template_gets_one_note_and_a_chat_template_none(
     note = template_note("bioinstruct", chat_model)
     assert note is not None and "\n" not in note and "prompt_template: chat" in note
     assert template_note("chat", chat_model) is None
-    assert template_note("bioinstruct", SimpleNamespace(chat_template=None)) is None, "a base model: the paper's way"
+    assert template_note("bioinstruct", SimpleNamespace(chat_template=None)) is None, (
+        "a base model: the paper's way"
+    )
