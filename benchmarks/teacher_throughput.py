@@ -23,7 +23,7 @@ import logging
 import math
 import time
 
-from bioinstruct.generation.teacher import TeacherClient, estimate_prompt_tokens, load_price_table
+from bioinstruct.llm.client import TeacherClient, estimate_prompt_tokens, load_price_table
 from bioinstruct.testing.openai_server import LocalOpenAIServer, Reply
 
 SCENARIOS = {

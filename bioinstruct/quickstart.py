@@ -215,7 +215,7 @@ def _data_step(
         f"(cap ${args.max_cost_usd:g}; rerun to resume) into {generation_dir}",
         FULL_SCALE["generate"],
     )
-    from bioinstruct.generation.pricing import load_price_table, resolve_price
+    from bioinstruct.llm.pricing import load_price_table, resolve_price
 
     priced = resolve_price(args.teacher_model, load_price_table()["models"]) is not None
     if not priced:

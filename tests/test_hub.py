@@ -62,19 +62,19 @@ def test_the_recorded_calls_fit_the_real_hfapi_signatures(tmp_path):
     )
 
 
-def test_builder_push_to_hub_is_private_by_default_and_has_a_dry_run(tmp_path, monkeypatch):
+def test_a_builder_run_is_pushed_private_by_default_and_has_a_dry_run(tmp_path, monkeypatch):
     import huggingface_hub
 
-    from bioinstruct import BioInstructBuilder
+    from bioinstruct import BioInstructBuilder, push_dataset
 
     make_run(tmp_path / "run")
     builder = BioInstructBuilder(
         output_dir=tmp_path / "run", api_key="local", base_url="http://127.0.0.1:9/v1"
     )
-    assert builder.push_to_hub("my-org/bio", dry_run=tmp_path / "dry") == str(tmp_path / "dry")
+    assert push_dataset(builder.output_dir, "my-org/bio", dry_run=tmp_path / "dry") == str(tmp_path / "dry")
     api = FakeApi()
     monkeypatch.setattr(huggingface_hub, "HfApi", lambda token=None: api)
-    builder.push_to_hub("my-org/bio")
+    push_dataset(builder.output_dir, "my-org/bio")
     assert api.calls[0][2]["private"] is True
     assert api.calls[1][2] == folder_files(tmp_path / "dry")
 

@@ -20,12 +20,12 @@ from bioinstruct.cards.evaluation import public_copy, public_source
 from bioinstruct.cards.render import parse_card, render_template
 from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.resources import data_path
+from bioinstruct.schemas import CATEGORIES
 from bioinstruct.secrets import SECRET_FIELD, public_url
 
 DATASET_CARD_TEMPLATE = "dataset_card.md.jinja"
 DATA_PATH_IN_REPO = "data/train.jsonl"
 CATEGORY_IMAGE = "images/category_mix.png"
-CATEGORY_ORDER = ("QA", "IE", "GEN", "OTHER")
 #: The default licence: the rows were written by a teacher model under its provider's terms.
 DEFAULT_LICENSE = "other"
 TEACHER_TERMS_LICENSE_NAME = "teacher-model-terms"
@@ -150,7 +150,7 @@ def decontamination_context(report: Mapping[str, Any] | None, source: str) -> di
 def category_counts(rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
     """(category, rows) in the paper's order, then any other labels alphabetically."""
     by_category = Counter(str(row.get("category")) for row in rows)
-    counts = [(name, by_category.pop(name, 0)) for name in CATEGORY_ORDER]
+    counts = [(name, by_category.pop(name, 0)) for name in CATEGORIES]
     return counts + sorted(by_category.items())
 
 

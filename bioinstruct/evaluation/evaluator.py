@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from bioinstruct import formatting
 from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.evaluation.backends import Backend, make_backend
 from bioinstruct.evaluation.prompting import (
@@ -29,7 +30,6 @@ from bioinstruct.evaluation.registry import Benchmark, Item
 from bioinstruct.evaluation.report import BenchmarkResult, EvalResults
 from bioinstruct.evaluation.scoring import score as _score
 from bioinstruct.evaluation.selection import load_selection, skip_reason
-from bioinstruct.training import formatting
 
 logger = logging.getLogger(__name__)
 
@@ -360,20 +360,10 @@ def _adapter_pairs(backend: Backend) -> list[tuple[str, str]]:
     return list((backend.info().get("adapters") or {}).items())
 
 
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _progress_bar(total: int, done: int, desc: str, enabled: bool) -> Any:
-    if not enabled:
-        return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=done, desc=desc, unit="item", leave=False)
+    return tqdm(total=total, initial=done, desc=desc, unit="item", leave=False, disable=not enabled)
 
 
 __all__ = ["PROTOCOLS", "Evaluator", "PredictionCache"]

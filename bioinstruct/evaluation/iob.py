@@ -3,8 +3,9 @@
 Why: the NER benchmarks (BLURB BC5CDR, NCBI-disease) ship CoNLL tokens with IOB tags, but a
 generative model answers with a list of mention strings. We turn the tags back into spans
 and their surface text, and score the model's list against those mentions
-(``metrics.entity_prf``). Rules follow conlleval: an ``I`` that does not continue an entity of
-the same type starts a new one, so malformed tag sequences are never silently dropped.
+(``metrics.entity_prf``). The chunking is ``seqeval``'s (conlleval's rules: an ``I`` that does
+not continue an entity of the same type starts a new one, so malformed tag sequences are never
+silently dropped); this module adds ClassLabel ids, validation and the surface text.
 """
 
 from __future__ import annotations
@@ -53,17 +54,10 @@ def spans_from_iob(
     """
     if len(tokens) != len(tags):
         raise DataError(f"a sentence has {len(tokens)} tokens but {len(tags)} IOB tags; they must align")
-    spans: list[Span] = []
-    start: int | None = None
-    current = ""
+    from seqeval.metrics.sequence_labeling import get_entities
 
-    def close(end: int) -> None:
-        nonlocal start
-        if start is not None:
-            spans.append(Span(start, end, current, " ".join(tokens[start:end])))
-        start = None
-
-    for position, raw in enumerate(tags):
+    normalized = []
+    for raw in tags:
         if isinstance(raw, str):
             tag = raw
         else:
@@ -71,15 +65,12 @@ def spans_from_iob(
                 raise DataError(f"IOB tag id {raw} is outside the tag names {list(tag_names)}")
             tag = tag_names[int(raw)]
         prefix, label = _split_tag(tag)
-        if prefix == "O":
-            close(position)
-        elif prefix in ("B", "S") or start is None or label != current:
-            close(position)
-            start, current = position, label
-        if prefix in ("E", "S"):
-            close(position + 1)
-    close(len(tags))
-    return spans
+        normalized.append(prefix if prefix == "O" or not label else f"{prefix}-{label}")
+    # seqeval's chunking is conlleval's; it names an untyped entity "_"
+    return [
+        Span(start, end + 1, "" if label == "_" else label, " ".join(tokens[start : end + 1]))
+        for label, start, end in get_entities(normalized)
+    ]
 
 
 def mentions_from_iob(

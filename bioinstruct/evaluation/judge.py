@@ -3,7 +3,7 @@
 Why this shape:
 
 * Any OpenAI-compatible endpoint can judge (GPT-4 by default; a local vLLM server works the
-  same), through the builder's :class:`~bioinstruct.generation.teacher.TeacherClient`, so
+  same), through the builder's :class:`~bioinstruct.llm.client.TeacherClient`, so
   pacing, retries on 429/5xx, the cost cap and the price table are shared, not re-implemented.
 * The prompt is a Jinja file (``prompts/judge.jinja``); its SHA-256, the judge model and where
   the reference sits relative to the response (judges are position-sensitive) go into the
@@ -222,7 +222,7 @@ class Judge:
         self.notice = notice
         self._announced = False
         if client is None:
-            from bioinstruct.generation.teacher import TeacherClient
+            from bioinstruct.llm.client import TeacherClient
 
             client = TeacherClient(
                 model,
@@ -283,7 +283,7 @@ class Judge:
                 }
             except JudgeParseError:
                 pass  # cached under other axes: judge again
-        from bioinstruct.generation.teacher import BudgetExceededError
+        from bioinstruct.llm.client import BudgetExceededError
 
         messages: list[dict[str, str]] = [{"role": "user", "content": prompt}]
         cost, problem, reply = 0.0, "", None

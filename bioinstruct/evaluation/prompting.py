@@ -2,7 +2,7 @@
 
 Why reuse the training templates: a fine-tuned model should be asked exactly what it was
 trained on, so ``bioinstruct``/``alpaca``/``chat`` come from
-:mod:`bioinstruct.training.formatting`. ``plain`` is the bare completion layout of
+:mod:`bioinstruct.formatting`. ``plain`` is the bare completion layout of
 lm-evaluation-harness (see ``prompts/eval_prompts.yaml``), which base models and lm-eval
 comparisons need. Demonstrations are drawn once per benchmark with ``random.Random(seed)``, so
 every item sees the same shots and a rerun sees the same prompt (the cache relies on it).
@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
+from bioinstruct import formatting
 from bioinstruct.errors import ConfigError
 from bioinstruct.evaluation.registry import Item
-from bioinstruct.training import formatting
 
 PLAIN = "plain"
 CHAT = formatting.CHAT_TEMPLATE_NAME

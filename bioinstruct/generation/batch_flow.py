@@ -14,8 +14,8 @@ import logging
 import math
 from typing import TYPE_CHECKING, Any
 
-from bioinstruct.generation.batch import MAX_REQUESTS, BatchRunner
-from bioinstruct.generation.teacher import BudgetExceededError, TeacherAuthError, TeacherError
+from bioinstruct.llm.batch import MAX_REQUESTS, BatchRunner
+from bioinstruct.llm.client import BudgetExceededError, TeacherAuthError, TeacherError
 
 if TYPE_CHECKING:
     from bioinstruct.generation.session import GenerationSession

@@ -295,20 +295,6 @@ class BioInstructBuilder:
                 f"cannot write the Alpaca export to {str(path)!r}: {err.strerror or err}"
             ) from None
 
-    def push_to_hub(
-        self,
-        repo_id: str,
-        private: bool = True,
-        token: str | None = None,
-        dry_run: str | Path | None = None,
-    ) -> str:
-        """Push the rows with their dataset card to a (by default private) Hub dataset repo; return the
-        commit URL, or with ``dry_run=DIR`` write that folder there instead and return its path
-        (see :func:`bioinstruct.hub.push_dataset`)."""
-        from bioinstruct.hub import push_dataset
-
-        return push_dataset(self.output_dir, repo_id, private=private, token=token, dry_run=dry_run)
-
     def config(self) -> dict[str, Any]:
         """The run configuration recorded in run.json (never the API key)."""
         return {

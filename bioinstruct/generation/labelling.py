@@ -20,7 +20,6 @@ from typing import Any
 
 from bioinstruct.generation.prompting import load_template, render_label_prompt
 
-LABELS: tuple[str, ...] = ("QA", "IE", "GEN", "OTHER")
 #: the category of a kept task whose every label reply was unreadable (``label_source: "fallback"``)
 FALLBACK_LABEL = "OTHER"
 RETRY_TEMPLATE = "label_retry.jinja"

@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from bioinstruct.errors import DataError
+from bioinstruct.schemas import CATEGORIES
 
 __all__ = ["CATEGORIES", "BUNDLED_SEEDS_NAME", "load_seed_tasks", "seed_set_hash"]
 
 #: The task categories of the paper's generated data (question answering, information
 #: extraction, text generation, everything else).
-CATEGORIES: tuple[str, ...] = ("QA", "IE", "GEN", "OTHER")
 
 #: File name of the bundled seeds inside the ``bioinstruct.generation`` package.
 BUNDLED_SEEDS_NAME = "seed_tasks.jsonl"

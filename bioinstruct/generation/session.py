@@ -34,7 +34,7 @@ from bioinstruct.generation.parsing import looks_like_json, parse_reply
 from bioinstruct.generation.progress import SessionProgress, cost_text
 from bioinstruct.generation.session_labels import LabelSteps
 from bioinstruct.generation.similarity import SimilarityIndex
-from bioinstruct.generation.teacher import (
+from bioinstruct.llm.client import (
     BudgetExceededError,
     Completion,
     TeacherAuthError,

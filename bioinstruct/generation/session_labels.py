@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bioinstruct.generation.labelling import FALLBACK_LABEL, LabelOutcome, label_instructions
-from bioinstruct.generation.teacher import Completion
+from bioinstruct.llm.client import Completion
 
 
 class LabelSteps:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from trl import ModelConfig, ScriptArguments, SFTConfig, TrlParser
 
-from bioinstruct.generation.seeds import CATEGORIES
+from bioinstruct.schemas import CATEGORIES
 
 
 @dataclass

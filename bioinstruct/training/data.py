@@ -14,8 +14,8 @@ from pathlib import Path
 from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
 
 from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.generation.seeds import CATEGORIES
 from bioinstruct.jsonio import read_records
+from bioinstruct.schemas import CATEGORIES
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bioinstruct.errors import ConfigError
-from bioinstruct.training.formatting import CHAT_TEMPLATE_NAME, check_template_name
+from bioinstruct.formatting import CHAT_TEMPLATE_NAME, check_template_name
 
 
 def deepspeed_zero_stage(training_args: Any) -> int | None:

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from bioinstruct.errors import BioInstructError, ConfigError
+from bioinstruct.formatting import format_dataset, template_note
 from bioinstruct.models import resolve_model
 from bioinstruct.offline import ensure_offline_mode_if_unreachable
 from bioinstruct.threads import configure_cpu_threads
 from bioinstruct.training import data as training_data
 from bioinstruct.training import preflight
-from bioinstruct.training.formatting import format_dataset, template_note
 from bioinstruct.training.model_card import card_context, write_model_card
 from bioinstruct.training.recipe_file import effective_recipe
 

@@ -156,3 +156,15 @@ def test_bad_model_path_is_a_clear_error(tmp_path: Path) -> None:
     # Checked before transformers' "Repo id must be in the form ..." (bioinstruct.argparsing).
     with pytest.raises(BioInstructError, match="missing': no such folder, and not a Hub id"):
         HFBackend(str(tmp_path / "missing"), device="cpu")
+
+
+def test_stop_strings_end_a_row_early_with_the_same_text(tiny_model_dir: Path) -> None:
+    from bioinstruct.evaluation.backends import cut_at_stop
+
+    backend = HFBackend(str(tiny_model_dir), batch_size=2, device="cpu")
+    prompts = [Prompt(messages=[], text=t) for t in ("Hello", "Metformin dosing")]
+    full = backend.generate(prompts, max_new_tokens=16)
+    stop = next(text[len(text) // 2 : len(text) // 2 + 2] for text in full if len(text.strip()) > 4)
+    assert backend.generate(prompts, max_new_tokens=16, stop=[stop]) == [
+        cut_at_stop(t, [stop]).strip() for t in full
+    ]

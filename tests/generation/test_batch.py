@@ -8,8 +8,8 @@ import json
 import pytest
 
 from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.generation.batch import BatchRunner
-from bioinstruct.generation.teacher import (
+from bioinstruct.llm.batch import BatchRunner
+from bioinstruct.llm.client import (
     BudgetExceededError,
     Completion,
     TeacherClient,

@@ -14,7 +14,7 @@ import pytest
 from bioinstruct.generation.builder import ROW_FIELDS, BioInstructBuilder
 from bioinstruct.generation.seeds import load_seed_tasks
 from bioinstruct.generation.similarity import SimilarityIndex
-from bioinstruct.generation.teacher import TeacherAuthError
+from bioinstruct.llm.client import TeacherAuthError
 from bioinstruct.testing.openai_server import Reply
 from tests.generation.builder_fakes import (
     LABEL_MARKER,
@@ -333,7 +333,7 @@ def test_json_mode(tmp_path, openai_server):
 
 
 def test_batch_api_mode_resumes_polling_after_a_restart(tmp_path, openai_server, monkeypatch):
-    from bioinstruct.generation.batch import BatchRunner
+    from bioinstruct.llm.batch import BatchRunner
     from bioinstruct.testing.batch_server import FakeBatchBackend
 
     teacher = ScriptedTeacher()
@@ -370,7 +370,7 @@ def test_batch_api_mode_resumes_polling_after_a_restart(tmp_path, openai_server,
 def test_dead_endpoint_fails_after_the_first_request_not_ten(tmp_path):
     import socket
 
-    from bioinstruct.generation.teacher import TeacherError
+    from bioinstruct.llm.client import TeacherError
 
     with socket.socket() as sock:  # a port nobody listens on: connection refused
         sock.bind(("127.0.0.1", 0))

@@ -10,13 +10,13 @@ from types import SimpleNamespace
 
 from bioinstruct.generation.labelling import (
     FIRST_TEMPERATURE,
-    LABELS,
     RETRY_TEMPERATURE,
     describe_problem,
     label_instructions,
     max_label_tokens,
     parse_labels,
 )
+from bioinstruct.schemas import CATEGORIES
 
 #: SmolLM2-135M-Instruct's reply to a two-item labelling prompt (issue 11): numbers, no labels.
 REAL_NUMBERS_REPLY = "1. 20.\n2. 20."
@@ -41,7 +41,7 @@ def test_parse_labels_reads_names_and_unnumbered_lists_but_never_guesses():
     # an echoed instruction that merely contains the word "other" is not the label OTHER
     assert parse_labels("1. Compare this drug with other statins", 1) == {}
     assert parse_labels(None, 2) == {}
-    assert LABELS == ("QA", "IE", "GEN", "OTHER")
+    assert CATEGORIES == ("QA", "IE", "GEN", "OTHER")
 
 
 def test_the_real_small_models_number_reply_reads_as_no_label_and_the_problem_is_named():

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bioinstruct.generation.builder import BioInstructBuilder
-from bioinstruct.generation.teacher import TeacherClient, TeacherRequestError
+from bioinstruct.llm.client import TeacherClient, TeacherRequestError
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from email.utils import format_datetime
 import pytest
 
 from bioinstruct.errors import ConfigError
-from bioinstruct.generation.teacher import (
+from bioinstruct.llm.client import (
     BudgetExceededError,
     Completion,
     TeacherAuthError,

@@ -3,7 +3,7 @@
 import pytest
 
 from bioinstruct.errors import ConfigError
-from bioinstruct.training.formatting import (
+from bioinstruct.formatting import (
     format_dataset,
     render_chat_messages,
     render_prompt,
@@ -78,7 +78,7 @@ def test_format_dataset_keeps_only_trl_columns():
 def test_a_chat_model_on_a_text_template_gets_one_note_and_a_chat_template_none():
     from types import SimpleNamespace
 
-    from bioinstruct.training.formatting import template_note
+    from bioinstruct.formatting import template_note
 
     chat_model = SimpleNamespace(chat_template="{{ messages }}")
     note = template_note("bioinstruct", chat_model)

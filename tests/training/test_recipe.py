@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from bioinstruct.formatting import render_prompt
 from bioinstruct.training.cli import main as train_main
 from bioinstruct.training.config import parse_training_args
-from bioinstruct.training.formatting import render_prompt
 from bioinstruct.training.recipe import build_trainer
 from tests.generation.test_hub_card import FakeApi
 from tests.training.recipe_args import ROWS, tiny_recipe, write_rows

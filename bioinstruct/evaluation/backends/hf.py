@@ -296,7 +296,6 @@ class HFBackend:
         stop: Sequence[str] = (),
         progress: Progress = None,
     ) -> list[str]:
-        import torch
 
         texts = [self.prompt_text(prompt) for prompt in prompts]
         room = max(1, self.max_length - max_new_tokens)
@@ -308,20 +307,19 @@ class HFBackend:
         pad = self.tokenizer.pad_token_id
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
-            width = max(len(encoded[i]) for i in chunk)
-            input_ids = torch.tensor(
-                [[pad] * (width - len(encoded[i])) + encoded[i] for i in chunk], device=self.device
-            )
-            mask = torch.tensor(
-                [[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in chunk], device=self.device
-            )
+            batch = self.tokenizer.pad(
+                {"input_ids": [encoded[i] for i in chunk]}, padding_side="left", return_tensors="pt"
+            ).to(self.device)
+            width = batch["input_ids"].shape[1]
             with self._variant():
                 generated = self.model.generate(
-                    input_ids=input_ids,
-                    attention_mask=mask,
+                    **batch,
                     max_new_tokens=max_new_tokens,
                     do_sample=False,
                     pad_token_id=pad,
+                    # a row that wrote a stop string is done (not run on to max_new_tokens)
+                    stop_strings=list(stop) or None,
+                    tokenizer=self.tokenizer if stop else None,
                 )
             for row, i in enumerate(chunk):
                 text = self.tokenizer.decode(generated[row, width:], skip_special_tokens=True)

@@ -1,6 +1,6 @@
 """OpenAI-compatible backend: GPT-4, Azure, or a local vLLM/TGI server; generative protocol only.
 
-Why reuse the builder's :class:`~bioinstruct.generation.teacher.TeacherClient`: pacing
+Why reuse the builder's :class:`~bioinstruct.llm.client.TeacherClient`: pacing
 (requests and tokens per minute), retries with Retry-After, a hard cost cap and cost
 accounting are already solved there, and an evaluation run against GPT-4 needs all of them.
 Chat endpoints expose no log-probabilities of arbitrary continuations, so only the generative
@@ -51,7 +51,7 @@ class OpenAIBackend:
         temperature: float = 0.0,
         prices: dict[str, dict[str, float]] | None = None,
     ) -> None:
-        from bioinstruct.generation.teacher import TeacherClient
+        from bioinstruct.llm.client import TeacherClient
 
         self.model_name = model
         self.temperature = temperature

@@ -4,7 +4,7 @@ Why a separate runner: a batch is a *file* of requests that lives on the server 
 builder writes the file, submits it, stores the returned batch id in its journal, and may be
 restarted many times before the batch finishes; so every step here is a separate call that needs
 nothing but the batch id (``poll`` and ``results`` work from a fresh process). Results come back
-as :class:`~bioinstruct.generation.teacher.Completion` objects (or a ``TeacherError`` per failed
+as :class:`~bioinstruct.llm.client.Completion` objects (or a ``TeacherError`` per failed
 line), so they go through the same parser and filters as synchronous replies. The budget cap
 applies too: the batch's worst-case cost (at the batch discount) is reserved before upload.
 """
@@ -23,7 +23,7 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.generation.teacher import (
+from bioinstruct.llm.client import (
     Completion,
     TeacherAuthError,
     TeacherClient,

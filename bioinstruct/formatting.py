@@ -7,7 +7,8 @@ conversational pairs that the tokenizer's own chat template renders; with
 ``assistant_only_loss`` it emits ``messages`` instead, which need ``{% generation %}``
 markers in that template (checked in :mod:`bioinstruct.training.preflight`).
 
-The same renderer serves evaluation, so a model is asked exactly what it was trained on.
+The same renderer serves evaluation, so a model is asked exactly what it was trained on; that is
+why it sits in the core layer, below both stages.
 """
 
 from __future__ import annotations
@@ -27,9 +28,7 @@ _FIELD = re.compile(r"\{(instruction|input)\}")
 
 @cache
 def _text_templates() -> dict[str, dict[str, str]]:
-    source = (
-        resources.files("bioinstruct.training").joinpath("prompt_templates.yaml").read_text(encoding="utf-8")
-    )
+    source = resources.files("bioinstruct").joinpath("prompt_templates.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(source)
 
 

@@ -27,13 +27,13 @@ from openai.types.chat import ChatCompletion
 from bioinstruct.errors import BioInstructError, ConfigError
 
 # Re-exported: batch.py, the benchmarks and the tests import these names from this module.
-from bioinstruct.generation.pricing import (
+from bioinstruct.llm.pricing import (
     estimate_prompt_tokens,
     load_price_table,
     prompt_token_bound,
     resolve_price,
 )
-from bioinstruct.generation.retry import (
+from bioinstruct.llm.retry import (
     ShrinkableSlots,
     backoff_delay,
     error_detail,

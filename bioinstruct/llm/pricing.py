@@ -20,7 +20,7 @@ _DATED_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})(-preview)?$")
 
 def load_price_table() -> dict[str, Any]:
     """The bundled ``prices.json`` ($ per 1M tokens, with its date and source)."""
-    text = resources.files("bioinstruct.generation").joinpath("prices.json").read_text(encoding="utf-8")
+    text = resources.files("bioinstruct.llm").joinpath("prices.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
