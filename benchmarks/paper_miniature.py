@@ -11,8 +11,8 @@ Instructions come from (first that applies), always on top of the 80 bundled see
   --base-url URL       a teacher (any OpenAI-compatible server), time-boxed by --generate-minutes;
   --generate-minutes 0 nothing: the seed tasks alone;
   (default)            the small model itself as the teacher, served by `transformers serve` on
-                       127.0.0.1 (three seeds per prompt, two new tasks per reply, sampling), for
-                       --generate-minutes.
+                       127.0.0.1 (three seeds per prompt, two new tasks per reply, sampling, the
+                       bundled generate_small.jinja prompt), for --generate-minutes.
 
   python benchmarks/paper_miniature.py --data-file medqa=medqa.jsonl --data-file pubmedqa=pubmedqa.jsonl \
       --data-file medmcqa=medmcqa.jsonl --output-dir runs/miniature
@@ -82,8 +82,13 @@ def instructions(args: argparse.Namespace, out: Path) -> tuple[list[dict], str]:
     from bioinstruct.testing.transformers_serve import TransformersServer
 
     with TransformersServer(resolve_model(args.model), sampling=True) as server:
-        small_teacher = dict(
-            num_prompt_seeds=3, tasks_per_prompt=5, max_tokens=256, timeout=900.0, max_concurrency=1
+        small_teacher = dict(  # what tests/generation/test_real_teacher.py runs the small model with
+            num_prompt_seeds=3,
+            tasks_per_prompt=5,
+            max_tokens=200,
+            prompt_template="generate_small.jinja",
+            timeout=900.0,
+            max_concurrency=1,
         )
         generated = generate(args, out, server.base_url, server.model_id, small_teacher)
     return (

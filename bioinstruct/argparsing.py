@@ -5,17 +5,24 @@ Why: argparse answers a mistake with the whole usage block (17 lines for ``gener
 ``--num-instrucions 5`` is reported as "--num-instructions is required"), and never suggests the
 flag or choice that was meant. :class:`ArgumentParser` raises :class:`~bioinstruct.errors.UsageError`
 instead; the CLI prints it as one line and exits 2. Sub-parsers inherit the class.
+
+A stage whose options are a dataclass (``generate``, ``evaluate``) gets its flags from the fields
+(:mod:`bioinstruct.config_files`); this parser then reads ``--config`` under the flags.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from bioinstruct.errors import ConfigError, UsageError, did_you_mean
+
+logger = logging.getLogger(__name__)
 
 #: ``--model`` names that are neither a folder nor a Hub id (bioinstruct.models.resolve_model).
 MODEL_ALIASES = ("smollm2", "small-instruct")
@@ -67,7 +74,13 @@ class ArgumentParser(argparse.ArgumentParser):
     def _long_options(self) -> list[str]:
         return [option for option in self._option_string_actions if option.startswith("--")]
 
+    #: ``(parser, args, namespace) -> (namespace, extras)`` for a parser whose flags are a dataclass's
+    #: fields (set by :func:`bioinstruct.config_files.add_config_arguments`); None: plain argparse.
+    config_parse: Any = None
+
     def parse_known_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:
+        if self.config_parse is not None:
+            return self.config_parse(self, list(sys.argv[1:] if args is None else args), namespace)
         # A stage's own flags are checked first, so a misspelled flag is named as such and not as
         # the required flag it was meant to be. A parser with sub-commands leaves it to them.
         if args is not None and self._subparsers is None:

@@ -138,3 +138,22 @@ def append_jsonl(fh: IO[str], row: dict[str, Any]) -> None:
     fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     fh.flush()
     os.fsync(fh.fileno())
+
+
+def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``: a kill leaves
+    the old file or the new one, never half of one. Every output that must not be torn uses this."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        readable_like_open(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

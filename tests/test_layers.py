@@ -25,6 +25,7 @@ LAYERS = {
             "models",
             "offline",
             "threads",
+            "config_files",
             "quiet",
             "argparsing",
             "cli_args",

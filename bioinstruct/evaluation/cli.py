@@ -4,191 +4,118 @@ Why flags mirror :class:`~bioinstruct.evaluation.evaluator.Evaluator`: one comma
 question a user asks ("how does my adapter do on the paper's QA sets?"), with the protocol
 written into the output next to every number. Predictions are cached under
 ``<output-dir>/cache``, so rerunning an interrupted command resumes it.
+
+The options are the fields of :class:`~bioinstruct.evaluation.config.EvaluateConfig`: flags, a
+``--config`` YAML file under them, and ``<output-dir>/evaluate.yaml``, the effective configuration
+each run writes (the BERTScore model included when it came from BIOINSTRUCT_BERTSCORE_MODEL; never a
+key), so ``bioinstruct evaluate --config <output-dir>/evaluate.yaml`` reruns it.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
+import shlex
 from pathlib import Path
 
+from bioinstruct.argparsing import ArgumentParser
 from bioinstruct.cli_args import parse_name_path_pairs
+from bioinstruct.config_files import add_config_arguments
+from bioinstruct.evaluation.config import EvaluateConfig
 
 logger = logging.getLogger(__name__)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model",
-        required=True,
-        help="Hub id or local folder of the base model (or the served model name for --backend openai).",
-    )
-    parser.add_argument(
-        "--adapter",
-        action="append",
-        metavar="[LABEL=]PATH",
-        help="LoRA adapter folder to evaluate over the same base, unmerged; repeat for several. The bare base is always evaluated too.",
-    )
-    parser.add_argument(
-        "--benchmarks",
-        required=True,
-        help="Comma-separated benchmark names and/or groups (qa, nli, ie, gen, paper); see `bioinstruct benchmarks`.",
-    )
-    parser.add_argument(
-        "--backend",
-        default="hf",
-        choices=["hf", "openai", "vllm"],
-        help="hf: transformers + peft (default); openai: any OpenAI-compatible endpoint (generative only); vllm: optional, GPU.",
-    )
-    parser.add_argument(
-        "--data-file",
-        action="append",
-        metavar="NAME=PATH",
-        help="Local data for a benchmark in its Hub schema (required for bioasq and mednli); repeat per benchmark.",
-    )
-    parser.add_argument(
-        "--fewshot-file",
-        action="append",
-        metavar="NAME=PATH",
-        help="Rows to draw few-shot demonstrations from instead of the benchmark's train split.",
-    )
-    parser.add_argument(
-        "--limit", type=int, help="Score only the first N items of each benchmark (smoke tests)."
-    )
-    parser.add_argument(
-        "--protocol",
-        choices=["loglik", "generate"],
-        help="Multiple choice: log-likelihood over the options (default where the backend supports it) or generation parsed to a choice.",
-    )
-    parser.add_argument(
-        "--num-fewshot",
-        type=int,
-        help="Demonstrations per prompt (default: the benchmark's own, 0 for QA as in the paper).",
-    )
-    parser.add_argument(
-        "--template",
-        default="bioinstruct",
-        help="Prompt template: bioinstruct (paper), alpaca, plain (lm-eval layout) or chat (the model's chat template).",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="Seed for drawing few-shot demonstrations and for bootstrap intervals.",
-    )
-    parser.add_argument(
-        "--output-dir",
-        default="runs/eval",
-        help="Where results.json, results.md, samples/ and the prediction cache go.",
-    )
-    parser.add_argument("--no-cache", action="store_true", help="Do not read or write the prediction cache.")
-    parser.add_argument("--batch-size", type=int, default=8, help="hf backend: prompts per forward pass.")
-    parser.add_argument("--dtype", default="auto", help="hf backend: auto, float32, bfloat16 or float16.")
-    parser.add_argument("--device", default="auto", help="hf backend: auto, cpu, cuda, cuda:1, mps.")
-    parser.add_argument(
-        "--base-url",
-        help="openai backend: endpoint URL (default: OPENAI_BASE_URL). The key is read from OPENAI_API_KEY.",
-    )
-    parser.add_argument(
-        "--max-concurrency", type=int, default=8, help="openai backend and judge: requests in flight."
-    )
-    parser.add_argument(
-        "--requests-per-minute", type=float, help="openai backend and judge: pace requests (each its own)."
-    )
-    parser.add_argument(
-        "--max-cost-usd",
-        type=float,
-        help="openai backend and judge: hard spending cap of each for this run (the judge's own: "
-        "--judge-max-cost-usd).",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=120.0,
-        help="openai backend and judge: seconds to wait for one reply (a small model on a busy CPU "
-        "server may need several minutes).",
-    )
-    parser.add_argument(
-        "--bertscore-model",
-        help="Local folder (or Hub id) of the BERTScore model for generation benchmarks; needs "
-        "`pip install bioinstruct[bertscore]`. Off by default.",
-    )
-    parser.add_argument(
-        "--judge-model", help="LLM judge (e.g. gpt-4) for benchmarks with judge axes (generation sets)."
-    )
-    parser.add_argument(
-        "--judge-base-url",
-        help="Endpoint of the judge (default: --base-url, then OPENAI_BASE_URL; never api.openai.com "
-        "unless named here). The key is read from OPENAI_API_KEY.",
-    )
-    parser.add_argument(
-        "--judge-max-cost-usd",
-        type=float,
-        help="The judge's hard spending cap (default: --max-cost-usd); it stops judging, with the "
-        "unjudged items counted, when the next request could pass it.",
-    )
+def add_arguments(parser: ArgumentParser) -> None:
+    """One flag per :class:`EvaluateConfig` field, and ``--config evaluate.yaml``."""
+    add_config_arguments(parser, EvaluateConfig)
 
 
-def _backend_options(args: argparse.Namespace) -> dict:
-    if args.backend == "hf":
-        return {"batch_size": args.batch_size, "dtype": args.dtype, "device": args.device}
-    if args.backend == "openai":
+def _backend_options(config: EvaluateConfig) -> dict:
+    if config.backend == "hf":
+        return {"batch_size": config.batch_size, "dtype": config.dtype, "device": config.device}
+    if config.backend == "openai":
         return {
-            "base_url": args.base_url,
-            "max_concurrency": args.max_concurrency,
-            "requests_per_minute": args.requests_per_minute,
-            "max_cost_usd": args.max_cost_usd,
-            "timeout": args.timeout,
+            "base_url": config.base_url,
+            "max_concurrency": config.max_concurrency,
+            "requests_per_minute": config.requests_per_minute,
+            "max_cost_usd": config.max_cost_usd,
+            "timeout": config.timeout,
         }
-    return {"dtype": args.dtype}
+    return {"dtype": config.dtype}
+
+
+def effective_config(config: EvaluateConfig) -> EvaluateConfig:
+    """``config`` with what the environment chose written in: the BERTScore model of
+    BIOINSTRUCT_BERTSCORE_MODEL when no ``--bertscore-model`` was given, so the YAML reruns alone."""
+    from bioinstruct.evaluation.benchmarks.gen import BERTSCORE_MODEL_ENV
+
+    if config.bertscore_model or not os.environ.get(BERTSCORE_MODEL_ENV):
+        return config
+    return dataclasses.replace(config, bertscore_model=os.environ[BERTSCORE_MODEL_ENV])
 
 
 def run(args: argparse.Namespace) -> int:
-    from bioinstruct.evaluation.evaluator import Evaluator
+    from bioinstruct.config_files import recording_config
+    from bioinstruct.evaluation.benchmarks.gen import BERTSCORE_MODEL_ENV
 
-    output_dir = Path(args.output_dir)
-    if (
-        args.bertscore_model
-    ):  # read by the generation benchmarks' metric (bioinstruct.evaluation.benchmarks.gen)
-        os.environ["BIOINSTRUCT_BERTSCORE_MODEL"] = args.bertscore_model
-    judge = None
-    if args.judge_model:
-        from bioinstruct.evaluation.judge import Judge, resolve_endpoint
-
-        # Benchmark text and predictions go only where the user said; one line says where, first.
-        judge_url, where = resolve_endpoint(args.judge_base_url, args.base_url)
-        judge = Judge(
-            model=args.judge_model,
-            base_url=judge_url,
-            cache_dir=output_dir / "judge",
-            notice=where,
-            timeout=args.timeout,
-            max_cost_usd=args.judge_max_cost_usd
-            if args.judge_max_cost_usd is not None
-            else args.max_cost_usd,
-            max_concurrency=args.max_concurrency,
-            requests_per_minute=args.requests_per_minute,
-        )
-    evaluator = Evaluator(
-        args.model,
-        adapters=args.adapter,
-        backend=args.backend,
-        cache_dir=None if args.no_cache else output_dir / "cache",
-        backend_options=_backend_options(args),
+    config = effective_config(args.config)
+    output_dir = Path(config.output_dir)
+    if config.bertscore_model:  # read by the generation benchmarks' metric (benchmarks/gen.py)
+        os.environ[BERTSCORE_MODEL_ENV] = config.bertscore_model
+    config_file = output_dir / EvaluateConfig.CONFIG_FILE
+    header = (
+        "The configuration of this `bioinstruct evaluate` run (keys come from OPENAI_API_KEY, "
+        "never a file).\n"
+        f"Rerun it with: bioinstruct evaluate --config {shlex.quote(str(config_file))}"
     )
-    results = evaluator.run(
-        args.benchmarks,
-        limit=args.limit,
-        data_files=parse_name_path_pairs(args.data_file, "--data-file"),
-        fewshot_files=parse_name_path_pairs(args.fewshot_file, "--fewshot-file"),
-        protocol=args.protocol,
-        num_fewshot=args.num_fewshot,
-        template=args.template,
-        seed=args.seed,
-        judge=judge,
-    )
-    results.save(output_dir)
+    # A run that fails with a user's mistake leaves evaluate.yaml as it was (and no new empty folder).
+    with recording_config(config, config_file, header):
+        results = _evaluate(config, output_dir)
+        results.save(output_dir)
     print(results.to_markdown())
     logger.info("results written to %s", output_dir)
     return 0
+
+
+def _evaluate(config: EvaluateConfig, output_dir: Path):
+    from bioinstruct.evaluation.evaluator import Evaluator
+
+    judge = None
+    if config.judge_model:
+        from bioinstruct.evaluation.judge import Judge, resolve_endpoint
+
+        # Benchmark text and predictions go only where the user said; one line says where, first.
+        judge_url, where = resolve_endpoint(config.judge_base_url, config.base_url)
+        judge = Judge(
+            model=config.judge_model,
+            base_url=judge_url,
+            cache_dir=output_dir / "judge",
+            notice=where,
+            timeout=config.timeout,
+            max_cost_usd=config.judge_max_cost_usd
+            if config.judge_max_cost_usd is not None
+            else config.max_cost_usd,
+            max_concurrency=config.max_concurrency,
+            requests_per_minute=config.requests_per_minute,
+        )
+    evaluator = Evaluator(
+        config.model,
+        adapters=config.adapter,
+        backend=config.backend,
+        cache_dir=None if config.no_cache else output_dir / "cache",
+        backend_options=_backend_options(config),
+    )
+    return evaluator.run(
+        config.benchmarks,
+        limit=config.limit,
+        data_files=parse_name_path_pairs(config.data_file, "--data-file"),
+        fewshot_files=parse_name_path_pairs(config.fewshot_file, "--fewshot-file"),
+        protocol=config.protocol,
+        num_fewshot=config.num_fewshot,
+        template=config.template,
+        seed=config.seed,
+        judge=judge,
+    )

@@ -17,7 +17,6 @@ import logging
 import random
 import zlib
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from bioinstruct.generation.prompting import (
     LABEL_TEMPLATE,
     render_generation_prompt,
     render_json_format,
+    template_source,
 )
 from bioinstruct.generation.seeds import load_seed_tasks, seed_set_hash
 
@@ -75,13 +75,7 @@ def _row_features() -> Any:
 
 def _template_hash(template: str | Path | None, bundled: str) -> str:
     """sha256 (16 hex digits, as the seed set hash in cards) of the prompt template text in use."""
-    if template is None:
-        text = resources.files("bioinstruct").joinpath("generation", "prompts", bundled).read_text("utf-8")
-    else:
-        path = Path(template)
-        if not path.is_file():
-            raise ConfigError(f"prompt template {str(path)!r} not found; pass the path of a Jinja file")
-        text = path.read_text(encoding="utf-8")
+    text = template_source(template, bundled)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bioinstruct.errors import DataError
-from bioinstruct.jsonio import append_jsonl, iter_jsonl, readable_like_open
+from bioinstruct.jsonio import append_jsonl, iter_jsonl, write_text_atomically
 
 JOURNAL = "journal.jsonl"
 INSTRUCTIONS = "instructions.jsonl"
@@ -55,17 +54,7 @@ def recover_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Replace ``path`` with ``data`` in one step, so a kill leaves the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=False)
-            handle.write("\n")
-        readable_like_open(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomically(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def read_run_json(path: Path) -> dict[str, Any]:

@@ -144,3 +144,17 @@ def test_json_mode_paragraph_overrides_the_numbered_format_instruction():
     assert "do not answer in that format" in paragraph
     assert 'answer only with a JSON object of the form {"tasks": [' in paragraph
     assert "holds tasks 4 to 20, in order" in paragraph
+
+
+def test_the_small_teacher_prompt_is_selected_by_its_bundled_name(tmp_path):
+    seeds = [
+        {"instruction": "Name the drug class of metformin.", "input": "", "output": "A biguanide."},
+        {"instruction": "Expand the abbreviation.", "input": "HbA1c", "output": "Glycated haemoglobin."},
+    ]
+    prompt = render_generation_prompt(seeds, num_tasks=4, template="generate_small.jinja")
+    assert prompt.startswith("Here are 2 example tasks")
+    assert "2. Input:\nHbA1c\n2. Output:\nGlycated haemoglobin." in prompt
+    assert prompt.rstrip().endswith("Write 2 new, different tasks in exactly this format, numbered from 3, each "
+                                    "with an Instruction, an Input and an Output.")  # fmt: skip
+    with pytest.raises(ConfigError, match="generate_small.jinja"):
+        render_generation_prompt(seeds, template=str(tmp_path / "generate_smal.jinja"))
