@@ -20,10 +20,10 @@ Instructions come from (first that applies), always on top of the 80 bundled see
 
 from __future__ import annotations
 
-import _thread
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -111,7 +111,10 @@ def generate(args: argparse.Namespace, out: Path, base_url: str, model: str, opt
         zero_yield_replies=0,  # the time box ends the run
         **options,
     )
-    timer = threading.Timer(args.generate_minutes * 60, _thread.interrupt_main)  # the time box: a Ctrl-C
+    # The time box is a SIGTERM, which the builder stops on like Ctrl-C (everything kept, resumable).
+    # Not SIGINT: a job started in the background (nohup, CI) inherits SIGINT ignored, and then
+    # neither a SIGINT nor _thread.interrupt_main() does anything (a 6-minute box ran on).
+    timer = threading.Timer(args.generate_minutes * 60, os.kill, (os.getpid(), signal.SIGTERM))
     timer.start()
     try:
         builder.build(num_instructions=args.num_instructions)
