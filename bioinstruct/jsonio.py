@@ -112,25 +112,11 @@ def write_records(path: str | os.PathLike, rows: Iterable[dict[str, Any]], jsonl
 
     The file appears complete or not at all (temp file in the same folder, fsync, ``os.replace``),
     so an interrupted run never leaves a truncated dataset behind."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            if is_jsonl(path) if jsonl is None else jsonl:
-                for row in rows:
-                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-            else:
-                json.dump(list(rows), fh, ensure_ascii=False, indent=2)
-                fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        readable_like_open(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    if is_jsonl(path) if jsonl is None else jsonl:
+        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    else:
+        text = json.dumps(list(rows), ensure_ascii=False, indent=2) + "\n"
+    return write_text_atomically(path, text)
 
 
 def append_jsonl(fh: IO[str], row: dict[str, Any]) -> None:
