@@ -167,19 +167,23 @@ def parse_config(config_class: type, argv: Sequence[str], prog: str) -> Any:
 # -- reading a config file -------------------------------------------------------------------------
 
 
-def load_yaml_mapping(path: str | Path) -> tuple[dict[str, Any], dict[str, int]]:
+def load_yaml_mapping(
+    path: str | Path, what: str = "config file", example: str = ""
+) -> tuple[dict[str, Any], dict[str, int]]:
     """A YAML file's ``key: value`` pairs and the line of each key; a missing file, bad YAML, a
-    non-mapping or a repeated key is one :class:`ConfigError` naming ``file:line``."""
+    non-mapping or a repeated key is one :class:`ConfigError` naming ``file:line``. ``what`` names
+    the file in messages ("config file", "recipe"); ``example`` is shown when it does not exist."""
     import yaml
 
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"--config {name!r}: no such file") from None
+        hint = f" (e.g. {example})" if example else ""
+        raise ConfigError(f"--config {name!r}: cannot read the {what}: no such file{hint}") from None
     except (OSError, UnicodeDecodeError) as err:
         reason = getattr(err, "strerror", None) or type(err).__name__
-        raise ConfigError(f"--config {name!r}: cannot read the file ({reason})") from None
+        raise ConfigError(f"--config {name!r}: cannot read the {what} ({reason})") from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         mapping = yaml.safe_load(text)
@@ -195,7 +199,7 @@ def load_yaml_mapping(path: str | Path) -> tuple[dict[str, Any], dict[str, int]]
         return {}, {}
     if not isinstance(mapping, dict) or not isinstance(node, yaml.MappingNode):
         raise ConfigError(
-            f"{name}: a config file is a YAML mapping of `field: value` lines, got {type(mapping).__name__}"
+            f"{name}: a {what} is a YAML mapping of `field: value` lines, got {type(mapping).__name__}"
         )
     lines: dict[str, int] = {}
     for key_node, _value in node.value:

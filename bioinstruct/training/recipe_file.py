@@ -138,42 +138,13 @@ _TYPE_NAMES = {int: "an integer", float: "a float", str: "a string"}
 def load_recipe(path: str | Path) -> tuple[dict[str, Any], dict[str, int]]:
     """A recipe's fields and the line each is on; a missing file or bad YAML is one ConfigError
     naming ``file:line:column`` and the problem (not yaml's multi-line traceback)."""
-    name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
+    from bioinstruct.config_files import load_yaml_mapping
+
+    recipe, lines = load_yaml_mapping(path, "recipe", example="examples/recipes/tiny-cpu.yaml")
+    if not recipe:
         raise ConfigError(
-            f"--config {name!r}: cannot read the recipe: no such file (e.g. examples/recipes/tiny-cpu.yaml)"
-        ) from None
-    except (OSError, UnicodeDecodeError) as err:
-        reason = getattr(err, "strerror", None) or type(err).__name__
-        raise ConfigError(f"--config {name!r}: cannot read the recipe ({reason})") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        recipe = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
-        problem = getattr(err, "problem", None) or str(err)
-        context = getattr(err, "context", None)
-        raise ConfigError(
-            f"{where}: invalid YAML: {problem}" + (f" ({context})" if context else "")
-        ) from None
-    if recipe is None:
-        raise ConfigError(
-            f"{name}: the recipe is empty; it needs at least model_name_or_path and dataset_name"
+            f"{path}: the recipe is empty; it needs at least model_name_or_path and dataset_name"
         )
-    if not isinstance(recipe, dict) or not isinstance(node, yaml.MappingNode):
-        raise ConfigError(
-            f"{name}: a recipe is a YAML mapping of `field: value` lines, got {type(recipe).__name__}"
-        )
-    lines: dict[str, int] = {}
-    for key_node, _value in node.value:
-        key = str(key_node.value)
-        line = key_node.start_mark.line + 1
-        if key in lines:
-            raise ConfigError(f"{name}:{line}: key {key!r} is set twice (first on line {lines[key]})")
-        lines[key] = line
     return recipe, lines
 
 
