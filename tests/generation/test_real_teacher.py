@@ -7,7 +7,7 @@ errors the FastAPI way. A 135M model also writes what a strong teacher never wou
 renumbered from 1, seeds copied, prose, labels that are numbers. The runs keep the paper's three
 seeds per prompt (with one seed SmolLM2 copies it) but ask for two new tasks in a short
 completion, with the bundled ``generate_small.jinja`` (the paper's ``generate.jinja`` gave 1 usable
-task in about 20 replies). Every request carries a seed that transformers serve
+task in 14 replies). Every request carries a seed that transformers serve
 honours, so a run is the same run on every try: the numbered run keeps its second row at reply 14.
 """
 
