@@ -36,8 +36,8 @@ from pathlib import Path
 
 from rouge_score import rouge_scorer
 
-from bioinstruct.generation.decontamination import ContaminationIndex, decontaminate
-from bioinstruct.generation.tokenization import rouge_tokenize
+from bioinstruct.decontamination.report import ContaminationIndex, decontaminate
+from bioinstruct.similarity.tokenization import rouge_tokenize
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dedup import _Generator  # noqa: E402 - the instruction generator of benchmarks/dedup.py

@@ -5,7 +5,7 @@
 
 What it measures:
 
-1. Our greedy filter (:func:`bioinstruct.generation.similarity.filter_near_duplicates`) over N
+1. Our greedy filter (:func:`bioinstruct.similarity.rouge.filter_near_duplicates`) over N
    instructions: wall time, peak RSS, exact pairs it scored.
 2. The reference cost per pair: ``RougeScorer(["rougeL"]).score(new, existing)`` as in
    self-instruct's bootstrap script, timed on random pairs; its projected time for the whole
@@ -37,9 +37,9 @@ from pathlib import Path
 from rouge_score import rouge_scorer
 from tqdm import tqdm
 
-from bioinstruct.generation.similarity import filter_near_duplicates
-from bioinstruct.generation.tokenization import get_tokenizer
 from bioinstruct.jsonio import read_records
+from bioinstruct.similarity.rouge import filter_near_duplicates
+from bioinstruct.similarity.tokenization import get_tokenizer
 
 VOCAB = Path(__file__).with_name("dedup_vocab.json")
 SLOTS = (

@@ -34,13 +34,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "bioinstruct.quickstart",
         "Offline end-to-end demo on a tiny local model (no GPU, no network).",
     ),
-    "generate": ("bioinstruct.generation.cli", "Generate instructions with a teacher model (self-instruct)."),
+    "generate": (
+        "bioinstruct.commands.generate",
+        "Generate instructions with a teacher model (self-instruct).",
+    ),
     "dedup": (
-        "bioinstruct.generation.dedup_cli",
+        "bioinstruct.commands.dedup",
         "Drop near-duplicate instructions (exact ROUGE-L) from a JSON/JSONL file.",
     ),
     "decontaminate": (
-        "bioinstruct.generation.decontaminate_cli",
+        "bioinstruct.commands.decontaminate",
         "Flag (or drop) instruction rows that overlap benchmark test items (13-grams, ROUGE-L).",
     ),
     "train": (
@@ -48,10 +51,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "LoRA/QLoRA supervised fine-tuning from a YAML recipe (TRL SFTTrainer).",
     ),
     "evaluate": (
-        "bioinstruct.evaluation.cli",
+        "bioinstruct.commands.evaluate",
         "Evaluate a model and its LoRA adapters on BioNLP benchmarks.",
     ),
-    "benchmarks": ("bioinstruct.evaluation.cli_list", "List the registered evaluation benchmarks."),
+    "benchmarks": ("bioinstruct.commands.benchmarks", "List the registered evaluation benchmarks."),
     "push": (
         "bioinstruct.hub_cli",
         "Push a generated dataset or a trained adapter to the Hugging Face Hub with its card.",

@@ -7,6 +7,9 @@ install, which has no transformers (the train/eval extras bring it), ``--help`` 
 importing it (1.2 s), and HfArgumentParser would respell every flag (``--num_instructions``) and
 turn a repeatable flag (``--adapter A --adapter B``) into ``nargs="+"``. The dataclasses stay
 HfArgumentParser-compatible (its ``help``/``metavar``/``choices`` metadata; a test loads them with it).
+
+This module reads (flags and ``--config`` files into the dataclass); writing the effective config
+back without credentials is :mod:`bioinstruct.config_record`, whose names are re-exported here.
 """
 
 from __future__ import annotations
@@ -15,19 +18,15 @@ import argparse
 import contextlib
 import copy
 import dataclasses
-import logging
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from bioinstruct.argparsing import ArgumentParser
-from bioinstruct.errors import BioInstructError, ConfigError, UsageError, did_you_mean, one_line
-from bioinstruct.jsonio import write_text_atomically
-from bioinstruct.secrets import SECRET_FIELD, looks_like_key, public_url
-
-logger = logging.getLogger(__name__)
+from bioinstruct.config_record import config_yaml, public_config, recording_config  # re-exported
+from bioinstruct.errors import ConfigError, UsageError, did_you_mean, one_line
+from bioinstruct.secrets import SECRET_FIELD
 
 _EXPECTED = {str: "a string", int: "an integer", float: "a float", bool: "true or false"}
 
@@ -280,106 +279,6 @@ def _scalar(key: str, item: Any, base: type, choices: Sequence[Any] | None, wher
             f"{where}: {key}: {item!r} is not one of {', '.join(options)}{did_you_mean(str(item), options)}"
         )
     return converted
-
-
-# -- writing the effective config --------------------------------------------------------------
-
-
-def public_config(config: Any, file_name: str = "the config file") -> dict[str, Any]:
-    """The config's fields as YAML-ready values, without credentials.
-
-    A field named like a credential is left out; a URL with a user, password, query or fragment is
-    written as its public form (with a warning: a rerun needs the full URL again); a value shaped
-    like a key, or holding the value of a credential this process can see (OPENAI_API_KEY, HF_TOKEN,
-    ...), is left out (with a warning).
-    """
-    from bioinstruct.secrets import known_secrets
-
-    secrets = [value for _, value in known_secrets()]
-    out: dict[str, Any] = {}
-    for field in dataclasses.fields(config):
-        if SECRET_FIELD.search(field.name):
-            continue
-        value = getattr(config, field.name)
-        cleaned = [
-            _public_item(field.name, item, file_name)
-            for item in (value if isinstance(value, list) else [value])
-        ]
-        texts = [item for item in cleaned if isinstance(item, str)]
-        if any(looks_like_key(text) or any(secret in text for secret in secrets) for text in texts):
-            logger.warning(
-                "%s looks like it holds a credential; it is not written to %s", field.name, file_name
-            )
-            continue
-        out[field.name] = cleaned if isinstance(value, list) else cleaned[0]
-    return out
-
-
-def _public_item(name: str, item: Any, file_name: str) -> Any:
-    if not isinstance(item, str) or "://" not in item:
-        return item
-    try:
-        parts = urlsplit(item)
-        if not (parts.username or parts.password or parts.query or parts.fragment):
-            return item
-        public = public_url(item)
-    except ValueError:  # not a URL after all (an invalid port or IPv6 host): checked as text
-        return item
-    logger.warning(
-        "%s holds credentials or a query string; %s records it as %s (give the full URL again with %s "
-        "when rerunning)",
-        name,
-        file_name,
-        public,
-        _flag(name),
-    )
-    return public
-
-
-def config_yaml(config: Any, header: str = "", file_name: str = "the config file") -> str:
-    """The config as YAML, in field order, after ``header`` (comment lines)."""
-    import yaml
-
-    body = yaml.safe_dump(
-        public_config(config, file_name), sort_keys=False, allow_unicode=True, default_flow_style=False
-    )
-    comments = "".join(f"# {line}\n" for line in header.splitlines())
-    return comments + body
-
-
-@contextlib.contextmanager
-def recording_config(
-    config: Any, path: str | Path, header: str = "", *, keep_on_error: Callable[[], bool] | None = None
-) -> Iterator[Path]:
-    """Write the effective ``config`` to ``path`` (creating its folder), then run the ``with`` body.
-
-    A body that fails with a :class:`BioInstructError` (a user's mistake, exit code 2) leaves ``path``
-    as it was: the previous file back, or none and no new empty folder, unless ``keep_on_error()``
-    says the run had started. Any other exit (success, Ctrl-C, a crash) keeps the new file: the run
-    it describes resumes from it.
-    """
-    path = Path(path)
-    folder_existed = path.parent.exists()
-    try:
-        previous = path.read_bytes() if path.is_file() else None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(path, config_yaml(config, header, path.name))
-    except OSError as err:
-        raise ConfigError(
-            f"output_dir {str(path.parent)!r} cannot be used as a run folder: {err.strerror or err}"
-        ) from None
-    try:
-        yield path
-    except BioInstructError:
-        if keep_on_error is None or not keep_on_error():
-            with contextlib.suppress(OSError):
-                if previous is not None:
-                    path.write_bytes(previous)
-                else:
-                    path.unlink(missing_ok=True)
-                    if not folder_existed:
-                        path.parent.rmdir()  # only if the failed run left it empty
-        raise
 
 
 def _parse_with_config(parser: ArgumentParser, args: list[str], namespace: Any) -> Any:

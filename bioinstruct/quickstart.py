@@ -227,8 +227,7 @@ def _data_step(
         base_url=base_url,
         api_key=api_key or "local",  # local servers accept any key; OpenAI itself needs OPENAI_API_KEY
         max_cost_usd=args.max_cost_usd if priced else None,
-        decontaminate=sorted(qa_files) or None,
-        decontamination_data_files={name: path for name, path in qa_files.items() if path} or None,
+        decontamination=_overlap_rule(qa_files),
     )
     builder.build(num_instructions=args.num_instructions)
     rows = builder.rows(limit=args.num_instructions)
@@ -242,39 +241,39 @@ def _data_step(
     return rows, generation_dir
 
 
+#: The QA benchmarks the quickstart scores and decontaminates against, an explicit list (a benchmark
+#: added to the ``qa`` group does not join it); each is used when its test data is here.
+QUICKSTART_BENCHMARKS = ("medqa", "medmcqa", "pubmedqa", "bioasq")
+
+
 def _local_qa_benchmarks(data_files: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """QA benchmarks whose test data is here: a ``--data-file``, or a copy in the Hugging Face cache.
 
     Returns ({name: data file or ""}, {name: why it is not evaluated}). An empty path means "the
     Hub split, from the cache"; nothing is downloaded because the quickstart runs offline.
     """
-    from bioinstruct.errors import DataError
-    from bioinstruct.evaluation.registry import get_benchmark, list_benchmarks
+    from bioinstruct.benchmarks import get_benchmark, select
 
-    qa = list_benchmarks("qa")
     for name in data_files:
         get_benchmark(name)  # a typo is an error here, not a silently skipped benchmark
-        if name not in {bench.name for bench in qa}:
+        if name not in QUICKSTART_BENCHMARKS:
             raise ConfigError(
                 f"--data-file {name}=...: the quickstart evaluates the QA benchmarks "
-                f"({', '.join(bench.name for bench in qa)}); score {name} with `bioinstruct evaluate "
+                f"({', '.join(QUICKSTART_BENCHMARKS)}); score {name} with `bioinstruct evaluate "
                 f"--benchmarks {name} --data-file {name}=PATH`"
             )
-    found: dict[str, str] = {}
-    notes: dict[str, str] = {}
-    for bench in qa:
-        if bench.name in data_files:
-            found[bench.name] = data_files[bench.name]
-        elif bench.hub is None:
-            notes[bench.name] = f"needs local data (--data-file {bench.name}=PATH)"
-        else:
-            try:
-                bench.load_rows()
-            except DataError:
-                notes[bench.name] = f"{bench.hub.describe()} is not in the Hugging Face cache"
-            else:
-                found[bench.name] = ""
-    return found, notes
+    loaded, notes = select(QUICKSTART_BENCHMARKS, data_files, optional=True)
+    return {entry.benchmark.name: entry.data_file or "" for entry in loaded}, notes
+
+
+def _overlap_rule(qa_files: dict[str, str]):
+    """The generation run's benchmark-overlap rule over the local QA test items (None without any)."""
+    if not qa_files:
+        return None
+    from bioinstruct.decontamination import BenchmarkOverlap
+
+    files = {name: path for name, path in qa_files.items() if path}
+    return BenchmarkOverlap.for_benchmarks(sorted(qa_files), data_files=files)
 
 
 def _decontamination_step(
@@ -284,8 +283,7 @@ def _decontamination_step(
     if not qa_files:
         print("      decontamination: no QA test data here to check against (pass --data-file medqa=...)")
         return None
-    from bioinstruct.generation.decontamination import decontaminate
-    from bioinstruct.generation.overlap_index import ContaminationIndex
+    from bioinstruct.decontamination import ContaminationIndex, decontaminate
 
     files = {name: path for name, path in qa_files.items() if path}
     index = ContaminationIndex.from_benchmarks(sorted(qa_files), data_files=files)

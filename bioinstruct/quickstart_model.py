@@ -107,8 +107,8 @@ def sample_qa_files(qa_files: dict[str, str], limit: int, folder: Path, seed: in
     items are not a sample. Returns ``{name: sampled file}``; the sample is redrawn each run from
     the same seed, so reruns score the same items.
     """
+    from bioinstruct.benchmarks import get_benchmark
     from bioinstruct.errors import DataError
-    from bioinstruct.evaluation.registry import get_benchmark
     from bioinstruct.jsonio import write_records
 
     sampled: dict[str, str] = {}

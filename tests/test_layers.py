@@ -26,29 +26,29 @@ LAYERS = {
             "offline",
             "threads",
             "config_files",
+            "config_record",
             "quiet",
             "argparsing",
             "cli_args",
             "plots",
+            "card_templates",
             "__init__",
         ),
         0,
     ),  # fmt: skip
-    "llm": 1,
-    **dict.fromkeys(("generation", "evaluation", "training"), 2),
+    # shared services: the LLM client, benchmark declarations and rows, ROUGE-L similarity
+    **dict.fromkeys(("llm", "benchmarks", "similarity"), 1),
+    **dict.fromkeys(("generation", "decontamination", "evaluation", "training"), 2),
     **dict.fromkeys(("cards", "hub", "hub_upload", "hub_cli"), 3),
-    **dict.fromkeys(("cli", "quickstart", "quickstart_model", "quickstart_outputs", "quickstart_verdict"), 4),
+    **dict.fromkeys(
+        ("cli", "commands", "quickstart", "quickstart_model", "quickstart_outputs", "quickstart_verdict"), 4
+    ),
     "testing": 4,  # test helpers (servers) may use everything
 }
-STAGES = {"generation", "evaluation", "training"}
+STAGES = {"generation", "decontamination", "evaluation", "training"}
 
 #: (importing package, imported package): why it is still there
-KNOWN = {
-    ("generation", "evaluation"): "decontamination reads the test sets of the benchmark registry; to go "
-    "when decontamination is its own package over a registry of benchmark declarations (issue 13)",
-    ("training", "cards"): "the adapter's model card is rendered with the card helpers at the end of "
-    "training; to go with ModelCard.from_template (issue 13)",
-}
+KNOWN = {}
 
 
 def _unit(module: str) -> str | None:

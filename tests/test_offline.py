@@ -17,8 +17,8 @@ import huggingface_hub.constants
 import pytest
 
 from bioinstruct import offline
+from bioinstruct.benchmarks import select
 from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.evaluation.selection import load_selection
 from tests.conftest import FIXTURES_DIR, REPO_ROOT
 
 
@@ -98,7 +98,7 @@ def test_offline_state_is_intact_after_the_probe_tests():
 
 def test_a_group_runs_what_loads_and_lists_the_rest_with_the_reason():
     # conftest sets HF_HUB_OFFLINE=1; the Hub splits of medmcqa/pubmedqa are not in the test cache.
-    loaded, skipped = load_selection("qa", {"medqa": FIXTURES_DIR / "medqa.jsonl"})
+    loaded, skipped = select("qa", {"medqa": FIXTURES_DIR / "medqa.jsonl"})
     assert [entry.benchmark.name for entry in loaded] == ["medqa"] and loaded[0].explicit is False
     assert list(skipped) == ["medmcqa", "pubmedqa", "bioasq"]
     assert skipped["medmcqa"] == (
@@ -107,11 +107,11 @@ def test_a_group_runs_what_loads_and_lists_the_rest_with_the_reason():
     )
     assert skipped["bioasq"].startswith("needs local data: BioASQ")
     with pytest.raises(DataError, match=r"benchmark 'medmcqa': could not load openlifescienceai/medmcqa"):
-        load_selection("qa,medmcqa", {"medqa": FIXTURES_DIR / "medqa.jsonl"})  # named: must load
+        select("qa,medmcqa", {"medqa": FIXTURES_DIR / "medqa.jsonl"})  # named: must load
     with pytest.raises(ConfigError, match=r"nothing to run in nli \(mednli: needs local data"):
-        load_selection("nli")
+        select("nli")
     with pytest.raises(ConfigError, match=r"given for an unknown benchmark 'medqq'; did you mean 'medqa'"):
-        load_selection("qa", {"medqq": FIXTURES_DIR / "medqa.jsonl"})
+        select("qa", {"medqq": FIXTURES_DIR / "medqa.jsonl"})
 
 
 def test_evaluate_on_a_group_records_the_skipped_members(tmp_path):

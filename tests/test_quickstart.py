@@ -212,11 +212,11 @@ def test_generation_decontaminates_against_cached_hub_sets_and_local_files(
     tmp_path, openai_server, fixtures_dir, monkeypatch
 ):
     """A QA set found in the Hugging Face cache has no data file: the builder must load it from the cache."""
-    from bioinstruct.evaluation import registry
+    from bioinstruct.benchmarks import rows as benchmark_rows
     from bioinstruct.jsonio import read_records
 
     cached = read_records(fixtures_dir / "pubmedqa.jsonl")
-    monkeypatch.setattr(registry, "load_hub_rows", lambda source, name, fewshot=False: cached)
+    monkeypatch.setattr(benchmark_rows, "load_hub_rows", lambda source, name, fewshot=False: cached)
     server = openai_server(ScriptedTeacher())
     args = argparse.Namespace(
         base_url=server.base_url,

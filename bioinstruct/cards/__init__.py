@@ -1,6 +1,7 @@
 """Dataset and model cards: Jinja bodies under ``data_cards/``, YAML front matter from huggingface_hub.
 
-``render`` holds the shared machinery (template loading, the ``plural``/``pct`` filters, parsing the
-result back with ``DatasetCard``/``ModelCard``); ``dataset`` computes what a dataset card shows from
-a generation run; ``evaluation`` turns a ``results.json`` into a results table and ``model-index``.
+``dataset`` computes what a dataset card shows from a generation run and builds it with
+``DatasetCard.from_template``; ``evaluation`` turns a ``results.json`` into a results table and
+``model-index``. The template machinery both they and the adapter's model card (written by training,
+a lower layer) use is :mod:`bioinstruct.card_templates`.
 """

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import bioinstruct
+from bioinstruct.card_templates import render_card
 from bioinstruct.cards.evaluation import public_copy, public_source
-from bioinstruct.cards.render import parse_card, render_template
 from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.resources import data_path
 from bioinstruct.schemas import CATEGORIES
@@ -223,7 +223,7 @@ def render_dataset_card(
     decontamination: Mapping[str, Any] | None = None,
     decontamination_source: str = "run.json",
 ) -> str:
-    """Render ``data_cards/dataset_card.md.jinja`` (or ``template``) and check it parses as a DatasetCard."""
+    """``DatasetCard.from_template`` of ``data_cards/dataset_card.md.jinja`` (or ``template``), as text."""
     from huggingface_hub import DatasetCard
 
     path = Path(template) if template else data_path("data_cards", DATASET_CARD_TEMPLATE)
@@ -236,7 +236,5 @@ def render_dataset_card(
         decontamination_source=decontamination_source,
     )
     card_data = dataset_card_data(context)
-    text = render_template(path, {**context, "card_data": card_data.to_yaml()})
     expected = {"license": context["license"], "configs": card_data.configs}
-    parse_card(text, DatasetCard, path, expected)
-    return text
+    return render_card(DatasetCard, card_data, path, context, expected=expected)

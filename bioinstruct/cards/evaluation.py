@@ -255,7 +255,7 @@ def _cell(entry: Mapping[str, Any] | None) -> str:
 
 
 def _benchmark(name: str) -> Any:
-    from bioinstruct.evaluation.registry import get_benchmark
+    from bioinstruct.benchmarks import get_benchmark
 
     try:
         return get_benchmark(name)

@@ -39,6 +39,14 @@ class EvaluateConfig:
             "`bioinstruct benchmarks`."
         }
     )
+    include_path: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "A benchmark declaration YAML file, or a folder of them, to register before the run "
+            "(as lm-eval's --include_path); repeat for several. See bioinstruct/benchmarks/tasks/ for the format.",
+            "metavar": "PATH",
+        },
+    )
     backend: str = field(
         default="hf",
         metadata={
@@ -132,6 +140,12 @@ class EvaluateConfig:
         metadata={
             "help": "Local folder (or Hub id) of the BERTScore model for generation benchmarks; needs "
             "`pip install bioinstruct[bertscore]`. Off by default (default: BIOINSTRUCT_BERTSCORE_MODEL)."
+        },
+    )
+    bertscore_layers: int | None = field(
+        default=None,
+        metadata={
+            "help": "Layer of the BERTScore model whose embeddings are compared (default: bert-score's choice)."
         },
     )
     judge_model: str | None = field(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bioinstruct import formatting
+from bioinstruct.benchmarks import Benchmark, Item, select, skip_reason
 from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.evaluation.backends import Backend, make_backend
 from bioinstruct.evaluation.prompting import (
@@ -26,10 +27,9 @@ from bioinstruct.evaluation.prompting import (
     render,
     select_demonstrations,
 )
-from bioinstruct.evaluation.registry import Benchmark, Item
 from bioinstruct.evaluation.report import BenchmarkResult, EvalResults
 from bioinstruct.evaluation.scoring import score as _score
-from bioinstruct.evaluation.selection import load_selection, skip_reason
+from bioinstruct.jsonio import KeyedLog
 
 logger = logging.getLogger(__name__)
 
@@ -57,28 +57,21 @@ def _sha(*parts: Any) -> str:
 
 
 class PredictionCache:
-    """Append-only JSONL of raw predictions for one (model, adapter, benchmark, protocol)."""
+    """Append-only JSONL of raw predictions for one (model, adapter, benchmark, protocol).
+
+    One ``{"key", "output"}`` line per prediction, in a :class:`~bioinstruct.jsonio.KeyedLog`: a
+    line torn by a kill is skipped (one warning for all of them) and its item predicted again.
+    """
 
     def __init__(self, directory: str | Path | None, benchmark: str, *identity: Any) -> None:
         name = f"{benchmark}-{_sha(benchmark, *identity)[:16]}.jsonl"
         self.path = Path(directory) / name if directory else None
-        self.entries: dict[str, Any] = {}
-        if self.path is not None and self.path.is_file():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:  # a line cut short by an interruption
-                    continue
-                self.entries[entry["key"]] = entry["output"]
+        self._log = KeyedLog(self.path, value_field="output", what="prediction cache")
+        #: key -> raw output, loaded from the file and kept up to date by :meth:`add`
+        self.entries: dict[str, Any] = self._log.entries
 
     def add(self, outputs: Mapping[str, Any]) -> None:
-        self.entries.update(outputs)
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            for key, output in outputs.items():
-                handle.write(json.dumps({"key": key, "output": output}, ensure_ascii=False) + "\n")
+        self._log.update(outputs)
 
 
 class Evaluator:
@@ -98,8 +91,12 @@ class Evaluator:
         cache_dir: str | Path | None = None,
         backend_options: Mapping[str, Any] | None = None,
         progress: bool = True,
+        bertscore_model: str | None = None,
+        bertscore_layers: int | None = None,
     ) -> None:
         self.model = str(model)
+        #: BERTScore for the ROUGE-scored generation benchmarks (a local folder or cached Hub id), or off.
+        self.bertscore = (bertscore_model, bertscore_layers) if bertscore_model else None
         self.adapters = list(adapters or [])
         #: A backend name, or any object implementing the Backend interface (custom backends).
         self.backend_name = backend if isinstance(backend, str) else type(backend).__name__
@@ -146,7 +143,7 @@ class Evaluator:
         data_files = {k: str(v) for k, v in (data_files or {}).items()}
         fewshot_files = {k: str(v) for k, v in (fewshot_files or {}).items()}
         # Groups run what loads here and list the rest; an explicitly named benchmark loads or fails.
-        loaded, skipped = load_selection(benchmarks, data_files, nothing="nothing to evaluate")
+        loaded, skipped = select(benchmarks, data_files, nothing="nothing to evaluate")
         for name in [*data_files, *fewshot_files]:
             if name not in {entry.benchmark.name for entry in loaded} and name not in skipped:
                 logger.warning("a data file was given for %r, which is not being evaluated", name)
@@ -279,7 +276,7 @@ class Evaluator:
                     note = backend.truncation_message(cut, total)
                     logger.warning("%s (%s): %s", bench.name, variant or "base", note)
         raw = [cache.entries[key] for key in keys]
-        result = _score(bench, rows, items, texts, raw, protocol)
+        result = _score(bench, rows, items, texts, raw, protocol, bertscore=self.bertscore)
         word, scoring = _PROTOCOL_WORDS[protocol]
         if bench.task == "generation":  # free text scored against the reference, not parsed to a choice
             scoring = (

@@ -42,6 +42,7 @@ import jinja2
 
 from bioinstruct.errors import ConfigError
 from bioinstruct.evaluation.judge_parsing import JudgeParseError, example_scores, parse_scores
+from bioinstruct.jsonio import KeyedLog
 
 logger = logging.getLogger(__name__)
 
@@ -133,41 +134,27 @@ def _reference_text(reference: Any) -> str:
 
 
 class JudgeCache:
-    """Append-only JSONL of valid judge replies, keyed by SHA-256 of (judge model, prompt)."""
+    """Valid judge replies keyed by SHA-256 of (judge model, prompt): a :class:`~bioinstruct.jsonio.KeyedLog`
+    of ``{"key", ...record}`` lines, where a line torn by a crash is skipped and its item judged again."""
 
     def __init__(self, directory: str | Path | None) -> None:
         self.path = Path(directory) / CACHE_FILE if directory is not None else None
-        self._entries: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-        if self.path is not None and self.path.is_file():
-            for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
-                try:
-                    record = json.loads(line)
-                    self._entries[record["key"]] = record
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    # A line cut short by a crash: that item is simply judged again.
-                    logger.warning("judge cache %s: skipping unreadable line %d", self.path, number)
+        self._log = KeyedLog(self.path, what="judge cache")
 
     @staticmethod
     def key(model: str, prompt: str) -> str:
         return hashlib.sha256(json.dumps([model, prompt], ensure_ascii=False).encode("utf-8")).hexdigest()
 
     def get(self, key: str) -> dict[str, Any] | None:
-        return self._entries.get(key)
+        return self._log.get(key)
 
     def put(self, key: str, record: dict[str, Any]) -> None:
-        record = {"key": key, **record}
-        with self._lock:
-            self._entries[key] = record
-            if self.path is not None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._log.put(key, record)
 
 
 def _benchmark_axes(benchmark: str) -> tuple[str, ...]:
     """The registered benchmark's ``judge_axes``, else the paper's three axes."""
-    from bioinstruct.evaluation.registry import get_benchmark
+    from bioinstruct.benchmarks import get_benchmark
 
     try:
         return tuple(get_benchmark(benchmark).judge_axes) or DEFAULT_AXES

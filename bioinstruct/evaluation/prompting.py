@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from bioinstruct import formatting
+from bioinstruct.benchmarks import Item
 from bioinstruct.errors import ConfigError
-from bioinstruct.evaluation.registry import Item
 
 PLAIN = "plain"
 CHAT = formatting.CHAT_TEMPLATE_NAME
@@ -31,18 +31,13 @@ _FIELD = re.compile(r"\{(instruction|input)\}")
 
 @cache
 def eval_prompts() -> dict[str, Any]:
-    """The parsed ``prompts/eval_prompts.yaml`` (plain template, separators, QA instructions)."""
+    """The parsed ``prompts/eval_prompts.yaml`` (the plain template and the separators)."""
     text = (
         resources.files("bioinstruct.evaluation")
         .joinpath("prompts/eval_prompts.yaml")
         .read_text(encoding="utf-8")
     )
     return yaml.safe_load(text)
-
-
-def instruction_for(benchmark: str) -> str:
-    """The bundled instruction of a QA/NLI benchmark."""
-    return eval_prompts()["instructions"][benchmark]
 
 
 def template_names() -> list[str]:

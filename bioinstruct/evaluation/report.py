@@ -18,6 +18,7 @@ from typing import Any
 
 from bioinstruct.errors import DataError
 from bioinstruct.evaluation.diagnostics import warnings_for
+from bioinstruct.jsonio import iter_jsonl, write_records, write_text_atomically
 
 RESULTS_FILE = "results.json"
 MARKDOWN_FILE = "results.md"
@@ -176,16 +177,19 @@ class EvalResults:
         """Write results.json, samples/<benchmark>.jsonl, results.md and (several variants) results.png."""
         out = Path(directory)
         (out / "samples").mkdir(parents=True, exist_ok=True)
-        (out / RESULTS_FILE).write_text(
-            json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        # Each file is written atomically: a run killed while saving leaves old files or new ones.
+        write_text_atomically(
+            out / RESULTS_FILE, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
         )
         for name in self.benchmarks:
-            with (out / "samples" / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
-                for result in (r for r in self.results if r.benchmark == name):
-                    for sample in result.samples:
-                        row = {"model": result.model, "adapter": result.adapter, **sample}
-                        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        (out / MARKDOWN_FILE).write_text(self.to_markdown(), encoding="utf-8")
+            rows = (
+                {"model": result.model, "adapter": result.adapter, **sample}
+                for result in self.results
+                if result.benchmark == name
+                for sample in result.samples
+            )
+            write_records(out / "samples" / f"{name}.jsonl", rows, jsonl=True)
+        write_text_atomically(out / MARKDOWN_FILE, self.to_markdown())
         if len(self.variants) > 1:
             self.plot(out / CHART_FILE)
         return out
@@ -218,11 +222,9 @@ def _samples_for(directory: Path, result: BenchmarkResult) -> Iterable[dict[str,
     path = directory / "samples" / f"{result.benchmark}.jsonl"
     if not path.is_file():
         return
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            if row.pop("model") == result.model and row.pop("adapter") == result.adapter:
-                yield row
+    for row in iter_jsonl(path):  # DataError names the file and line of a damaged sample
+        if row.pop("model") == result.model and row.pop("adapter") == result.adapter:
+            yield row
 
 
 def _cell(result: BenchmarkResult | None) -> str:

@@ -9,17 +9,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from bioinstruct.benchmarks import Benchmark, Item
+from bioinstruct.benchmarks import metrics as metric_fns
 from bioinstruct.evaluation import diagnostics
-from bioinstruct.evaluation import metrics as metric_fns
 from bioinstruct.evaluation.answer_parsing import parse_answer
-from bioinstruct.evaluation.registry import Benchmark, Item
 from bioinstruct.evaluation.report import BenchmarkResult
 
 
 def score(
-    bench: Benchmark, rows: list[dict], items: list[Item], texts: list[str], raw: list[Any], protocol: str
+    bench: Benchmark,
+    rows: list[dict],
+    items: list[Item],
+    texts: list[str],
+    raw: list[Any],
+    protocol: str,
+    *,
+    bertscore: tuple[str, int | None] | None = None,
 ) -> BenchmarkResult:
-    """Score one benchmark's raw outputs (log-likelihoods or generated texts) into a result with samples."""
+    """Score one benchmark's raw outputs (log-likelihoods or generated texts) into a result with samples.
+
+    ``bertscore``: (model, layers) adds BERTScore to the ROUGE-scored (``metric: rouge``) benchmarks.
+    """
     samples: list[dict[str, Any]] = []
     if bench.task == "multiple_choice":
         correct, chosen, unparseable, conflicts = [], [], 0, 0
@@ -78,6 +88,12 @@ def score(
         else None
     )
     values = bench.corpus_metrics(list(raw), references, rows) if bench.corpus_metrics else {}
+    if bertscore is not None and bench.metric == "rouge":
+        # BERTScore takes one reference per item; a multi-reference item is scored against its first.
+        single = [ref if isinstance(ref, str) else ref[0] for ref in references]
+        values.update(
+            metric_fns.bertscore(list(raw), single, model_type=bertscore[0], num_layers=bertscore[1])
+        )
     if bench.primary_metric not in values and scores is not None:
         values[bench.primary_metric] = sum(scores) / len(scores)
     if bench.ci is not None:

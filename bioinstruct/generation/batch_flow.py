@@ -24,15 +24,15 @@ logger = logging.getLogger(__name__)
 
 
 async def _ingest_batch(session: GenerationSession, runner: BatchRunner, submitted: dict[str, Any]) -> None:
-    builder, state = session.builder, session._state
+    state = session.state
     batch_id = submitted["batch_id"]
     requests = submitted["requests"]
-    status = await runner.wait(batch_id, interval=builder.batch_poll_interval)
-    session._record("batch_status", batch_id=batch_id, status=status)
+    status = await runner.wait(batch_id, interval=session.config.batch_poll_interval)
+    session.record("batch_status", batch_id=batch_id, status=status)
     try:
         results = await runner.results(batch_id, expected_ids=[item["request_id"] for item in requests])
     except TeacherError as err:
-        session._record("batch_ingested", batch_id=batch_id, status=status, error=str(err))
+        session.record("batch_ingested", batch_id=batch_id, status=status, error=str(err))
         raise
     seeds_of = {item["request_id"]: item["seed_ids"] for item in requests}
     auth_error: TeacherAuthError | None = None
@@ -40,7 +40,7 @@ async def _ingest_batch(session: GenerationSession, runner: BatchRunner, submitt
         if request_id in state.answered:
             continue  # journaled before a restart
         if isinstance(outcome, TeacherError):
-            session._record(
+            session.record(
                 "error",
                 kind="generate",
                 request_id=request_id,
@@ -49,23 +49,22 @@ async def _ingest_batch(session: GenerationSession, runner: BatchRunner, submitt
             )
             auth_error = outcome if isinstance(outcome, TeacherAuthError) else auth_error
             continue
-        session._ingest(request_id, seeds_of[request_id], outcome, journal_reply=True)
-    session._record("batch_ingested", batch_id=batch_id, status=status)
+        session.ingest(request_id, seeds_of[request_id], outcome, journal_reply=True)
+    session.record("batch_ingested", batch_id=batch_id, status=status)
     if auth_error is not None:
         raise auth_error
 
 
 def _batch_size(session: GenerationSession) -> int:
-    builder = session.builder
-    missing = session._target - session._covered()
-    prior = max(1.0, (builder.tasks_per_prompt - builder.num_prompt_seeds) / 2)
-    expected = session._state.expected_yield(prior)
+    missing = session.target - session.covered()
+    prior = max(1.0, (session.config.tasks_per_prompt - session.config.num_prompt_seeds) / 2)
+    expected = session.state.expected_yield(prior)
     return min(MAX_REQUESTS, max(1, math.ceil(1.25 * missing / max(expected, 0.5))))
 
 
 async def _submit(session: GenerationSession, runner: BatchRunner, size: int) -> dict[str, Any] | None:
     """Write and submit ``size`` generation requests (fewer if the budget allows fewer); journal the batch."""
-    builder, state = session.builder, session._state
+    builder, state = session.builder, session.state
     while size >= 1:
         first = state.generation_requests + 1
         requests, meta = [], []
@@ -74,15 +73,15 @@ async def _submit(session: GenerationSession, runner: BatchRunner, size: int) ->
             seeds = builder.sample_seeds(sequence)
             body: dict[str, Any] = {
                 "messages": builder.generation_messages(seeds),
-                "max_tokens": builder.max_tokens,
-                "temperature": builder.temperature,
-                "top_p": builder.top_p,
+                "max_tokens": session.config.max_tokens,
+                "temperature": session.config.temperature,
+                "top_p": session.config.top_p,
             }
-            if builder.frequency_penalty:
-                body["frequency_penalty"] = builder.frequency_penalty
-            if builder.request_seeds:
+            if session.config.frequency_penalty:
+                body["frequency_penalty"] = session.config.frequency_penalty
+            if session.config.request_seeds:
                 body["seed"] = builder.request_seed(request_id)
-            if builder.json_mode:
+            if session.config.json_mode:
                 body["response_format"] = {"type": "json_object"}
             requests.append((request_id, body))
             meta.append({"request_id": request_id, "seed_ids": [seed["id"] for seed in seeds]})
@@ -93,26 +92,26 @@ async def _submit(session: GenerationSession, runner: BatchRunner, size: int) ->
         except BudgetExceededError as err:
             path.unlink(missing_ok=True)
             if size == 1:
-                session._record("budget_stop", kind="batch", message=str(err))
-                builder.stop_reason = "budget"
+                session.record("budget_stop", kind="batch", message=str(err))
+                session.stop_reason = "budget"
                 return None
             size //= 2
             continue
         file = str(path.relative_to(builder.output_dir))
-        return session._record("batch_submitted", batch_id=batch_id, file=file, requests=meta)
+        return session.record("batch_submitted", batch_id=batch_id, file=file, requests=meta)
     return None
 
 
 async def run_batches(session: GenerationSession) -> None:
     """Finish open batches, then submit, poll and ingest new ones until the target is covered."""
-    state, target = session._state, session._target
-    runner = BatchRunner(session._teacher)
+    state, target = session.state, session.target
+    runner = BatchRunner(session.teacher)
     for submitted in list(state.open_batches.values()):
         logger.info("resuming batch %s", submitted["batch_id"])
         await _ingest_batch(session, runner, submitted)
     await session.loop(generate=False)
-    while len(state.rows) < target and session.builder.stop_reason is None:
-        if session._covered() < target:
+    while len(state.rows) < target and session.stop_reason is None:
+        if session.covered() < target:
             submitted = await _submit(session, runner, _batch_size(session))
             if submitted is None:
                 break

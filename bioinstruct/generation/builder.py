@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import random
@@ -20,8 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.generation.filters import Blacklist
+from bioinstruct.errors import ConfigError, DataError, did_you_mean
+from bioinstruct.generation.config import GenerateConfig
+from bioinstruct.generation.filters import CandidateCheck
 from bioinstruct.generation.journal import (
     INSTRUCTIONS,
     RUN_JSON,
@@ -79,137 +81,124 @@ def _template_hash(template: str | Path | None, bundled: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def _check_settings(config: GenerateConfig, n_seeds: int) -> None:
+    """Every out-of-range setting in one line, before anything runs."""
+    if not 1 <= config.num_prompt_seeds <= n_seeds:
+        raise ConfigError(
+            f"num_prompt_seeds must be between 1 and {n_seeds} (the number of "
+            f"seed tasks), got {config.num_prompt_seeds}"
+        )
+    if config.tasks_per_prompt <= config.num_prompt_seeds:
+        raise ConfigError(
+            f"tasks_per_prompt ({config.tasks_per_prompt}) must exceed num_prompt_seeds ({config.num_prompt_seeds})"
+        )
+    if not 0.0 < config.similarity_threshold <= 1.0:
+        raise ConfigError(f"similarity_threshold must be in (0, 1], got {config.similarity_threshold}")
+    if config.label_batch_size < 1 or config.label_attempts < 1:
+        raise ConfigError("label_batch_size and label_attempts must be at least 1")
+    positive = {
+        "max_tokens": config.max_tokens,
+        "timeout": config.request_timeout,
+        "label_attempts": config.label_attempts,
+    }
+    bad = {key: value for key, value in positive.items() if not value > 0}
+    if not 0.0 <= config.temperature <= 2.0:
+        bad["temperature"] = config.temperature
+    if not 0.0 < config.top_p <= 1.0:
+        bad["top_p"] = config.top_p
+    if config.frequency_penalty is not None and not -2.0 <= config.frequency_penalty <= 2.0:
+        bad["frequency_penalty"] = config.frequency_penalty
+    bad.update(
+        {
+            k: v
+            for k, v in (
+                ("max_retries", config.max_retries),
+                ("zero_yield_replies", config.zero_yield_replies),
+            )
+            if v < 0
+        }
+    )
+    if bad:
+        raise ConfigError(
+            "; ".join(f"{key}={value!r} is out of range" for key, value in bad.items())
+            + " (max_tokens, timeout, label_attempts > 0; temperature in [0, 2]; top_p in (0, 1]; "
+            "max_retries, zero_yield_replies >= 0)"
+        )
+
+
+#: Keyword names of the Python API that differ from the GenerateConfig field they set.
+_KEYWORD_FIELDS = {"timeout": "request_timeout"}
+
+
 class BioInstructBuilder:
-    """Generate biomedical instructions with a teacher model (see DESIGN.md for the files it leaves)."""
+    """Generate biomedical instructions with a teacher model (see DESIGN.md for the files it leaves).
+
+    Configured by one :class:`~bioinstruct.generation.config.GenerateConfig` (the fields of
+    ``bioinstruct generate``; its ``generate.yaml`` reruns a run), or by keyword arguments that
+    build one: ``BioInstructBuilder("runs/x", teacher_model="gpt-4", max_cost_usd=600)``. Keywords
+    given with a config override its fields. What is not configuration comes separately: the API
+    key (never in a config or a file), a ``decontamination`` rule (a ``CandidateCheck`` such as
+    ``bioinstruct.decontamination.BenchmarkOverlap``), seed tasks as a list of dicts, and a price
+    table. The builder is the configuration plus the public API; each ``build()`` runs a
+    :class:`~bioinstruct.generation.session.GenerationSession`, which owns the run's state.
+    """
 
     def __init__(
         self,
-        output_dir: str | Path = "runs/bioinstruct",
-        teacher_model: str = "gpt-4",
-        base_url: str | None = None,
-        api_key: str | None = None,
-        seed_tasks: str | Path | list[dict] | None = None,
-        num_prompt_seeds: int = 3,
-        tasks_per_prompt: int = 20,
-        similarity_threshold: float = 0.7,
-        max_concurrency: int = 8,
-        requests_per_minute: float | None = None,
-        tokens_per_minute: float | None = None,
-        max_cost_usd: float | None = None,
-        seed: int = 0,
+        config: GenerateConfig | str | Path | None = None,
         *,
-        prompt_template: str | Path | None = None,
-        label_template: str | Path | None = None,
-        json_mode: bool = False,
-        batch_api: bool = False,
-        label_batch_size: int = 20,
-        label_attempts: int = 3,
-        max_tokens: int = 3072,
-        temperature: float = 1.0,
-        top_p: float = 1.0,
-        frequency_penalty: float | None = None,
-        timeout: float = 120.0,
-        max_retries: int = 6,
-        similarity_tokenizer: str = "rouge",
+        api_key: str | None = None,
+        decontamination: CandidateCheck | None = None,
+        seed_tasks: str | Path | list[dict] | None = None,
         prices: dict[str, dict[str, float]] | None = None,
-        batch_poll_interval: float = 60.0,
-        progress: bool = True,
-        progress_interval: float = 30.0,
-        zero_yield_replies: int = 8,
-        decontaminate: Sequence[str] | str | None = None,
-        decontamination_data_files: dict[str, str] | None = None,
-        decontamination_ngram: int = 13,  # GPT-3 / lm-eval; overlap_index.DEFAULT_NGRAM
-        request_seeds: bool = True,
+        progress: bool | None = None,
+        **settings: Any,
     ) -> None:
-        self.output_dir = Path(output_dir)
-        self.seed_tasks = load_seed_tasks(seed_tasks)
-        if not 1 <= num_prompt_seeds <= len(self.seed_tasks):
-            raise ConfigError(
-                f"num_prompt_seeds must be between 1 and {len(self.seed_tasks)} (the number of "
-                f"seed tasks), got {num_prompt_seeds}"
+        if not isinstance(config, GenerateConfig):  # an output folder (or nothing) and keywords
+            folder = str(config) if config is not None else settings.pop("output_dir", "runs/bioinstruct")
+            config = GenerateConfig(
+                output_dir=folder, num_instructions=settings.pop("num_instructions", None)
             )
-        if tasks_per_prompt <= num_prompt_seeds:
-            raise ConfigError(
-                f"tasks_per_prompt ({tasks_per_prompt}) must exceed num_prompt_seeds ({num_prompt_seeds})"
-            )
-        if not 0.0 < similarity_threshold <= 1.0:
-            raise ConfigError(f"similarity_threshold must be in (0, 1], got {similarity_threshold}")
-        if label_batch_size < 1 or label_attempts < 1:
-            raise ConfigError("label_batch_size and label_attempts must be at least 1")
-        self.teacher_model, self.base_url, self._api_key = teacher_model, base_url, api_key
-        self.num_prompt_seeds, self.tasks_per_prompt = num_prompt_seeds, tasks_per_prompt
-        self.similarity_threshold, self.similarity_tokenizer = similarity_threshold, similarity_tokenizer
-        self.max_concurrency, self.requests_per_minute = max_concurrency, requests_per_minute
-        self.tokens_per_minute, self.max_cost_usd, self.seed = tokens_per_minute, max_cost_usd, seed
-        self.prompt_template, self.label_template = prompt_template, label_template
-        self.json_mode, self.batch_api = json_mode, batch_api
-        self.label_batch_size, self.label_attempts = label_batch_size, label_attempts
-        self.max_tokens, self.temperature, self.top_p = max_tokens, temperature, top_p
-        #: OpenAI's frequency_penalty (-2..2); a server that samples greedily whatever the temperature
-        #: (transformers serve with a model whose generation_config has no do_sample) loops without it
-        self.frequency_penalty = frequency_penalty
-        #: send every request a ``seed`` derived from ``seed`` and its request id, so servers that
-        #: honour it (OpenAI on a best-effort basis, vLLM, transformers serve) sample reproducibly
-        self.request_seeds = request_seeds
-        self.timeout, self.max_retries, self.prices = timeout, max_retries, prices
-        self.batch_poll_interval, self.progress = batch_poll_interval, progress
-        #: seconds between progress lines when stderr is not a terminal
-        self.progress_interval = progress_interval
-        #: stop (``stop_reason="zero_yield"``) after this many replies of a session keep no task; 0: never
-        self.zero_yield_replies = zero_yield_replies
-        bad = {"max_tokens": max_tokens, "timeout": timeout, "label_attempts": label_attempts}
-        bad = {key: value for key, value in bad.items() if not value > 0}
-        if not 0.0 <= temperature <= 2.0:
-            bad["temperature"] = temperature
-        if not 0.0 < top_p <= 1.0:
-            bad["top_p"] = top_p
-        if frequency_penalty is not None and not -2.0 <= frequency_penalty <= 2.0:
-            bad["frequency_penalty"] = frequency_penalty
-        if bad or max_retries < 0 or zero_yield_replies < 0:
-            bad.update(
-                {
-                    k: v
-                    for k, v in (("max_retries", max_retries), ("zero_yield_replies", zero_yield_replies))
-                    if v < 0
-                }
-            )
-            raise ConfigError(
-                "; ".join(f"{key}={value!r} is out of range" for key, value in bad.items())
-                + " (max_tokens, timeout, label_attempts > 0; temperature in [0, 2]; top_p in (0, 1]; "
-                "max_retries, zero_yield_replies >= 0)"
-            )
+        unknown = sorted(set(settings) - set(_KEYWORD_FIELDS) - {f.name for f in dataclasses.fields(config)})
+        if unknown:
+            names = [f.name for f in dataclasses.fields(config)] + list(_KEYWORD_FIELDS)
+            raise ConfigError(f"unknown setting {unknown[0]!r}{did_you_mean(unknown[0], names)}")
+        settings = {_KEYWORD_FIELDS.get(key, key): value for key, value in settings.items()}
+        if progress is not None:
+            settings["no_progress"] = not progress
+        if seed_tasks is not None and not isinstance(seed_tasks, list):
+            settings["seed_tasks"] = str(seed_tasks)
+        #: every setting of the run (recorded in run.json and, by the CLI, in generate.yaml)
+        self.config: GenerateConfig = dataclasses.replace(config, **settings)
+        self.output_dir = Path(self.config.output_dir)
+        self.seed_tasks = load_seed_tasks(
+            seed_tasks if isinstance(seed_tasks, list) else self.config.seed_tasks
+        )
+        self.api_key, self.prices = api_key, prices
+        #: the benchmark-overlap rule candidates must pass (``benchmark_overlap``), or None
+        self.decontamination = decontamination
+        _check_settings(self.config, len(self.seed_tasks))
         self.seed_hash = seed_set_hash(self.seed_tasks)
-        self.prompt_template_hash = _template_hash(prompt_template, GENERATE_TEMPLATE)
-        self.label_template_hash = _template_hash(label_template, LABEL_TEMPLATE)
-        names = decontaminate.split(",") if isinstance(decontaminate, str) else (decontaminate or [])
-        #: benchmarks/groups whose test items candidates are checked against (rule ``benchmark_overlap``)
-        self.decontaminate = [name.strip() for name in names if name.strip()] or None
-        if decontamination_data_files and not self.decontaminate:
-            raise ConfigError("decontamination_data_files were given without decontaminate=[...] benchmarks")
-        if type(decontamination_ngram) is not int or decontamination_ngram < 1:
-            raise ConfigError(
-                f"decontamination_ngram must be a whole number >= 1, got {decontamination_ngram!r}"
-            )
-        self.decontamination_data_files = dict(decontamination_data_files or {})
-        self.decontamination_ngram = decontamination_ngram
-        #: the loaded test items (a ContaminationIndex), once build() has run with ``decontaminate``
-        self._contamination: Any = None
-        self._blacklist = Blacklist()
+        self.prompt_template_hash = _template_hash(self.config.prompt_template, GENERATE_TEMPLATE)
+        self.label_template_hash = _template_hash(self.config.label_template, LABEL_TEMPLATE)
+        #: why the last build() stopped (complete, budget, zero_yield, stalled, ...), from its session
         self.stop_reason: str | None = None
         #: one line saying why the last build() stopped early (zero_yield), else None
         self.stop_message: str | None = None
-        #: the endpoint of the last session, credentials stripped (set by the session; goes to run.json)
-        self._teacher_url: str | None = None
+        #: the endpoint of the last session, credentials stripped (goes to run.json)
+        self.teacher_url: str | None = None
 
     # -- public API -----------------------------------------------------------------------
 
-    def build(self, num_instructions: int) -> Any:
-        """Generate (or resume) until ``output_dir`` holds ``num_instructions`` rows; return them as a Dataset.
+    def build(self, num_instructions: int | None = None) -> Any:
+        """Generate (or resume) until ``output_dir`` holds ``num_instructions`` rows (default: the
+        config's); return them as a Dataset.
 
         Stops early, with the rows so far, when ``max_cost_usd`` would be exceeded
         (``self.stop_reason == "budget"``); raises on a rejected key or a teacher that keeps failing.
         """
-        if num_instructions < 1:
+        num_instructions = self.config.num_instructions if num_instructions is None else num_instructions
+        if num_instructions is None or num_instructions < 1:
             raise ConfigError(f"num_instructions must be at least 1, got {num_instructions}")
         created = not self.output_dir.exists()
         try:
@@ -239,15 +228,8 @@ class BioInstructBuilder:
         if len(state.rows) >= num_instructions:
             self.stop_reason = "complete"
             return self.dataset(limit=num_instructions)
-        if self.decontaminate and self._contamination is None:  # before any request: a bad file fails fast
-            from bioinstruct.generation.decontamination import ContaminationIndex
-
-            self._contamination = ContaminationIndex.from_benchmarks(
-                self.decontaminate,
-                data_files=self.decontamination_data_files,
-                ngram=self.decontamination_ngram,
-                tokenizer=self.similarity_tokenizer,
-            )
+        if self.decontamination is not None:
+            self.decontamination.prepare()  # its test items: a bad file fails before any request
         from bioinstruct.generation.session import GenerationSession
 
         session = GenerationSession(self, state, num_instructions, previous.get("teacher") or {})
@@ -257,6 +239,8 @@ class BioInstructBuilder:
             if session.terminated:  # SIGTERM: like Ctrl-C, run.json says "interrupted"; rerun resumes
                 raise KeyboardInterrupt("SIGTERM") from None
             raise
+        finally:
+            self.stop_reason, self.stop_message = session.stop_reason, session.stop_message
         return self.dataset(limit=num_instructions)
 
     def rows(self, limit: int | None = None) -> list[dict[str, Any]]:
@@ -289,40 +273,35 @@ class BioInstructBuilder:
                 f"cannot write the Alpaca export to {str(path)!r}: {err.strerror or err}"
             ) from None
 
-    def config(self) -> dict[str, Any]:
-        """The run configuration recorded in run.json (never the API key)."""
+    def run_settings(self) -> dict[str, Any]:
+        """The run configuration recorded in run.json's ``config`` (never the API key)."""
+        c = self.config
+        copied = ("teacher_model", "num_prompt_seeds", "tasks_per_prompt", "similarity_threshold",
+                  "similarity_tokenizer", "max_concurrency", "requests_per_minute", "tokens_per_minute",
+                  "max_cost_usd", "seed", "json_mode", "batch_api")  # fmt: skip
+        sampling = ("max_tokens", "temperature", "top_p", "frequency_penalty", "request_seeds")
         return {
-            "teacher_model": self.teacher_model,
-            "base_url": self._teacher_url,
+            "teacher_model": c.teacher_model,
+            "base_url": self.teacher_url,
             "seed_set_hash": self.seed_hash,
             "num_seed_tasks": len(self.seed_tasks),
-            "num_prompt_seeds": self.num_prompt_seeds,
-            "tasks_per_prompt": self.tasks_per_prompt,
-            "similarity_threshold": self.similarity_threshold,
-            "similarity_tokenizer": self.similarity_tokenizer,
-            "max_concurrency": self.max_concurrency,
-            "requests_per_minute": self.requests_per_minute,
-            "tokens_per_minute": self.tokens_per_minute,
-            "max_cost_usd": self.max_cost_usd,
-            "seed": self.seed,
-            "json_mode": self.json_mode,
-            "batch_api": self.batch_api,
-            "prompt_template": str(self.prompt_template)
-            if self.prompt_template
-            else "bundled:generate.jinja",
-            "label_template": str(self.label_template) if self.label_template else "bundled:label.jinja",
+            **{name: getattr(c, name) for name in copied[1:]},
+            "prompt_template": str(c.prompt_template) if c.prompt_template else "bundled:generate.jinja",
+            "label_template": str(c.label_template) if c.label_template else "bundled:label.jinja",
             "prompt_template_hash": self.prompt_template_hash,
             "label_template_hash": self.label_template_hash,
-            "decontaminate": self.decontaminate,
-            "decontamination_ngram": self.decontamination_ngram if self.decontaminate else None,
-            "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "frequency_penalty": self.frequency_penalty,
-            "request_seeds": self.request_seeds,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "label_attempts": self.label_attempts,
+            **self._decontamination_setting(),
+            **{name: getattr(c, name) for name in sampling},
+            "timeout": c.request_timeout,
+            "max_retries": c.max_retries,
+            "label_attempts": c.label_attempts,
+        }
+
+    def _decontamination_setting(self) -> dict[str, Any]:
+        check = self.decontamination
+        return {
+            "decontaminate": list(check.benchmarks) if check else None,
+            "decontamination_ngram": check.ngram if check else None,
         }
 
     def _check_decontamination(self, previous: dict[str, Any]) -> None:
@@ -330,7 +309,7 @@ class BioInstructBuilder:
         if not previous:
             return
         before = (previous.get("decontaminate"), previous.get("decontamination_ngram"))
-        now = (self.decontaminate, self.decontamination_ngram if self.decontaminate else None)
+        now = tuple(self._decontamination_setting().values())
         if before != now:
             raise ConfigError(
                 f"{self.output_dir} was generated with decontaminate={before[0]} (n-gram {before[1]}), now "
@@ -343,24 +322,25 @@ class BioInstructBuilder:
     def request_seed(self, request_id: str) -> int | None:
         """The ``seed`` sent with request ``request_id`` (None when ``request_seeds`` is off): a
         resumed or repeated run sends the same seeds, and no two requests of a run share one."""
-        return zlib.crc32(f"{self.seed}:{request_id}".encode()) if self.request_seeds else None
+        return zlib.crc32(f"{self.config.seed}:{request_id}".encode()) if self.config.request_seeds else None
 
     def sample_seeds(self, sequence: int) -> list[dict]:
         """The seeds of generation request ``sequence``: a function of (seed, sequence) only, so resume
         and reruns draw the same prompts."""
-        rng = random.Random(f"{self.seed}:{sequence}")
-        return [self.seed_tasks[i] for i in rng.sample(range(len(self.seed_tasks)), self.num_prompt_seeds)]
+        rng = random.Random(f"{self.config.seed}:{sequence}")
+        return [
+            self.seed_tasks[i] for i in rng.sample(range(len(self.seed_tasks)), self.config.num_prompt_seeds)
+        ]
 
     def generation_messages(
         self, seeds: Sequence[dict], *, json_mode: bool | None = None
     ) -> list[dict[str, str]]:
         """The generation request for ``seeds``; ``json_mode=False`` overrides the builder's
         setting (a session whose server ignores ``response_format`` asks for the numbered list)."""
-        prompt = render_generation_prompt(
-            seeds, num_tasks=self.tasks_per_prompt, template=self.prompt_template
-        )
-        if self.json_mode if json_mode is None else json_mode:
-            prompt += render_json_format(first_index=len(seeds) + 1, num_tasks=self.tasks_per_prompt)
+        tasks = self.config.tasks_per_prompt
+        prompt = render_generation_prompt(seeds, num_tasks=tasks, template=self.config.prompt_template)
+        if self.config.json_mode if json_mode is None else json_mode:
+            prompt += render_json_format(first_index=len(seeds) + 1, num_tasks=tasks)
         return [{"role": "user", "content": prompt}]
 
 

@@ -140,6 +140,32 @@ class GenerateConfig:
         },
     )
     no_progress: bool = field(default=False, metadata={"help": "Do not show the progress bar."})
+    label_template: str | None = field(
+        default=None, metadata={"help": "Jinja file to use as the labelling prompt (QA / IE / GEN / OTHER)."}
+    )
+    label_batch_size: int = field(default=20, metadata={"help": "Tasks labelled per request (default: 20)."})
+    similarity_tokenizer: str = field(
+        default="rouge",
+        metadata={
+            "help": "ROUGE-L tokenizer of the similarity filter: rouge (rouge_score's, as the paper; default) "
+            "or biomedical.",
+            "choices": ["rouge", "biomedical"],
+        },
+    )
+    batch_poll_interval: float = field(
+        default=60.0, metadata={"help": "Seconds between Batch API status checks (default: 60)."}
+    )
+    progress_interval: float = field(
+        default=30.0,
+        metadata={"help": "Seconds between progress lines when stderr is not a terminal (default: 30)."},
+    )
+    zero_yield_replies: int = field(
+        default=8,
+        metadata={
+            "help": "Stop (stop_reason zero_yield) after this many replies of a session keep no task; 0: never "
+            "(default: 8)."
+        },
+    )
 
 
 __all__ = ["GenerateConfig"]

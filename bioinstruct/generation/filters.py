@@ -9,11 +9,11 @@ ROUGE-L against the pool) are small classes with the same ``name`` / ``__call__`
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 from bioinstruct.generation.parsing import Candidate
 
@@ -27,6 +27,33 @@ class Rejection:
 
     filter: str
     reason: str
+
+
+class CandidateCheck(Protocol):
+    """A rule handed to the builder from outside generation: the benchmark-overlap check.
+
+    Why a protocol: decontamination is its own stage, and a stage never imports another, so the
+    caller (``bioinstruct generate --decontaminate``, the quickstart) builds
+    ``bioinstruct.decontamination.BenchmarkOverlap`` and passes it in; the session only calls it.
+    """
+
+    name: str
+    #: the benchmarks/groups checked against and the n-gram length (recorded in run.json; a resume
+    #: must use the same)
+    benchmarks: Sequence[str]
+    ngram: int
+    #: details of the candidate just checked (each with ``to_dict()``), journaled with a rejection
+    last: list[Any]
+
+    def prepare(self) -> Any:
+        """Load what the check needs (test items); called after the resume checks, before any request."""
+        ...
+
+    def __call__(self, candidate: Candidate) -> str | None: ...
+
+    def report(self, state: Any) -> dict[str, Any]:
+        """run.json's ``decontamination`` entry, rebuilt from the journal's ``state``."""
+        ...
 
 
 @lru_cache(maxsize=1)
@@ -150,7 +177,7 @@ class DuplicateInReply:
 class Similarity:
     """ROUGE-L against the seeds and every accepted or pending instruction (the paper's 0.7 rule).
 
-    ``index`` is a :class:`bioinstruct.generation.similarity.SimilarityIndex`. The check does not
+    ``index`` is a :class:`bioinstruct.similarity.rouge.SimilarityIndex`. The check does not
     add to the index: the builder reserves an instruction only once every rule has passed, and
     does it in the same synchronous step, so two concurrent replies cannot both accept the same
     near-duplicate. ``last`` keeps the most similar (score, id) for the row's provenance.

@@ -17,15 +17,14 @@ already covered), ``unlabelled``, ``accepted``, ``budget_stop``, ``batch_submitt
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from bioinstruct.errors import DataError
-from bioinstruct.jsonio import append_jsonl, iter_jsonl, write_text_atomically
+from bioinstruct.jsonio import AppendLog, cut_torn_tail, iter_jsonl, write_text_atomically
 
 JOURNAL = "journal.jsonl"
 INSTRUCTIONS = "instructions.jsonl"
@@ -37,19 +36,12 @@ def recover_jsonl(path: Path) -> list[dict[str, Any]]:
 
     Every line is written whole and ends with a newline, so bytes after the last newline are
     the remains of a write interrupted by a kill: the file is truncated to the last complete
-    line, so the next append starts on a clean line.
+    line (:func:`~bioinstruct.jsonio.cut_torn_tail`), so the next append starts on a clean line.
     """
     if not path.exists():
         return []
-    size = path.stat().st_size
-    with path.open("rb+") as handle:
-        data = handle.read()
-        keep = data.rfind(b"\n") + 1
-        if keep < size:
-            handle.truncate(keep)
-            handle.flush()
-            os.fsync(handle.fileno())
-    return list(iter_jsonl(path, tolerate_torn_tail=True))
+    cut_torn_tail(path)
+    return list(iter_jsonl(path))
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -68,27 +60,11 @@ def read_run_json(path: Path) -> dict[str, Any]:
         ) from err
 
 
-class AppendLog:
-    """An open JSONL file that is only ever appended to, one durable line per record."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle: IO[str] | None = path.open("a", encoding="utf-8")
-
-    def append(self, record: dict[str, Any]) -> None:
-        if self._handle is None:
-            raise ValueError(f"{self.path} is closed")
-        append_jsonl(self._handle, record)
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-
-
 class Journal(AppendLog):
-    """``journal.jsonl``: every request, reply and candidate decision, with a timestamp."""
+    """``journal.jsonl``: every request, reply and candidate decision, with a timestamp.
+
+    The append-only log itself is :class:`bioinstruct.jsonio.AppendLog` (imported here too, for the
+    rows file ``instructions.jsonl``)."""
 
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
         record = {"event": event, "time": round(time.time(), 3), **fields}

@@ -22,13 +22,15 @@ Format: one JSON object per line with ``id``, ``instruction``, ``input`` and ``o
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from bioinstruct.errors import DataError
+from bioinstruct.jsonio import jsonl_values
 from bioinstruct.schemas import CATEGORIES
 
 __all__ = ["CATEGORIES", "BUNDLED_SEEDS_NAME", "load_seed_tasks", "seed_set_hash"]
@@ -127,20 +129,13 @@ def _read_path(path: Path) -> str:
 
 
 def _parse_jsonl(text: str, label: str) -> list[tuple[int, Any]]:
-    return list(_iter_jsonl(text, label))
-
-
-def _iter_jsonl(text: str, label: str) -> Iterator[tuple[int, Any]]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{label}, line {number}: invalid JSON ({exc.msg} at column {exc.colno}); "
-                "expected one JSON object per line"
-            ) from exc
+    # newline=None: lines end where a file read in text mode ends them (\n, \r\n, \r), not at
+    # the Unicode separators str.splitlines() also splits on (U+2028 is legal inside a JSON string).
+    lines = io.StringIO(text, newline=None)
+    try:
+        return list(jsonl_values(lines, lambda number: f"{label}, line {number}"))
+    except DataError as exc:
+        raise DataError(f"{exc}; expected one JSON object per line") from None
 
 
 def _validate(record: Any, where: str, require_category: bool) -> dict:

@@ -16,8 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bioinstruct.generation.decontamination import BenchmarkOverlap, run_report
-from bioinstruct.generation.filters import CopiedSeedOutput, first_rejection, reply_rules
+from bioinstruct.generation.filters import Blacklist, CopiedSeedOutput, first_rejection, reply_rules
 from bioinstruct.generation.journal import (
     INSTRUCTIONS,
     JOURNAL,
@@ -33,7 +32,6 @@ from bioinstruct.generation.journal import (
 from bioinstruct.generation.parsing import looks_like_json, parse_reply
 from bioinstruct.generation.progress import SessionProgress, cost_text
 from bioinstruct.generation.session_labels import LabelSteps
-from bioinstruct.generation.similarity import SimilarityIndex
 from bioinstruct.llm.client import (
     BudgetExceededError,
     Completion,
@@ -41,6 +39,7 @@ from bioinstruct.llm.client import (
     TeacherClient,
     TeacherError,
 )
+from bioinstruct.similarity.rouge import SimilarityIndex
 
 if TYPE_CHECKING:
     from bioinstruct.generation.builder import BioInstructBuilder
@@ -54,28 +53,31 @@ class GenerationSession(LabelSteps):
     def __init__(
         self, builder: BioInstructBuilder, state: RunState, target: int, previous_teacher: dict[str, Any]
     ) -> None:
-        self.builder = builder
-        self._state, self._target, self._kept = state, target, {}
+        self.builder, self.config = builder, builder.config
+        self.state, self.target, self._kept = state, target, {}
+        #: why the session stopped (complete, budget, zero_yield, stalled, ...) and, for zero_yield, one
+        #: line saying why; the builder reads both after the run
+        self.stop_reason: str | None = None
+        self.stop_message: str | None = None
         self._labelling = 0
-        self._teacher = TeacherClient(
-            self.builder.teacher_model,
-            base_url=self.builder.base_url,
-            api_key=self.builder._api_key,
-            max_concurrency=self.builder.max_concurrency,
-            requests_per_minute=self.builder.requests_per_minute,
-            tokens_per_minute=self.builder.tokens_per_minute,
-            max_cost_usd=self.builder.max_cost_usd,
+        self.teacher = TeacherClient(
+            self.config.teacher_model,
+            base_url=self.config.base_url,
+            api_key=builder.api_key,
+            max_concurrency=self.config.max_concurrency,
+            requests_per_minute=self.config.requests_per_minute,
+            tokens_per_minute=self.config.tokens_per_minute,
+            max_cost_usd=self.config.max_cost_usd,
             spent_usd=state.cost_usd + float(previous_teacher.get("unconfirmed_cost_usd") or 0.0),
-            timeout=self.builder.timeout,
-            max_retries=self.builder.max_retries,
-            prices=self.builder.prices,
+            timeout=self.config.request_timeout,
+            max_retries=self.config.max_retries,
+            prices=builder.prices,
         )
-        builder._teacher_url = self._teacher.base_url
+        builder.teacher_url = self.teacher.base_url  # credentials stripped; run.json's config shows it
         self._previous_teacher = settle_previous_teacher(previous_teacher) if previous_teacher else {}
-        self._index = SimilarityIndex(tokenizer=self.builder.similarity_tokenizer)
-        contamination = builder._contamination  # test items loaded by build(), when decontaminating
-        self._overlap = BenchmarkOverlap(contamination) if contamination is not None else None
-        self._seed_copy = CopiedSeedOutput(self.builder.seed_tasks)
+        self._index = SimilarityIndex(tokenizer=self.config.similarity_tokenizer)
+        self._overlap = builder.decontamination  # the benchmark-overlap rule, when decontaminating
+        self._seed_copy, self._blacklist = CopiedSeedOutput(self.builder.seed_tasks), Blacklist()
         for task in self.builder.seed_tasks:
             self._index.add(task["instruction"], id=task["id"])
         for item in [*state.rows, *state.pending]:
@@ -91,31 +93,29 @@ class GenerationSession(LabelSteps):
             len(state.rows),
             target,
             self._status,
-            enabled=self.builder.progress,
-            interval=getattr(self.builder, "progress_interval", 30.0),
+            enabled=not self.config.no_progress,
+            interval=self.config.progress_interval,
         )
 
     async def run(self) -> None:
         """Generate until the target is met, the budget stops it, or an error ends it."""
-        state, target = self._state, self._target
+        state, target = self.state, self.target
         status = "failed"
-        self.builder.stop_reason = None
-        self.builder.stop_message = None
         self._write_run_json("running")
         self._progress_bar.start_clock()
         remove_sigterm = self._handle_sigterm()
         try:
-            if self.builder.batch_api:
+            if self.config.batch_api:
                 from bioinstruct.generation.batch_flow import run_batches
 
                 await run_batches(self)
-            if len(state.rows) < target and self.builder.stop_reason is None:
+            if len(state.rows) < target and self.stop_reason is None:
                 await self.loop()
             if len(state.rows) >= target:
-                self.builder.stop_reason = "complete"
-            status = self.builder.stop_reason or "stopped"
+                self.stop_reason = "complete"
+            status = self.stop_reason or "stopped"
             if status == "zero_yield":
-                logger.warning("%s", self.builder.stop_message)
+                logger.warning("%s", self.stop_message)
             elif status != "complete":
                 logger.warning(
                     "stopped with %d of %d rows (%s); rerun to resume", len(state.rows), target, status
@@ -129,7 +129,7 @@ class GenerationSession(LabelSteps):
             await self._progress_bar.close()
             self._journal.close()
             self._rows_log.close()
-            await self._teacher.aclose()
+            await self.teacher.aclose()
 
     def _handle_sigterm(self) -> Callable[[], None]:
         """SIGTERM (Slurm, systemd, ``docker stop``) stops the run like Ctrl-C: status ``interrupted``,
@@ -152,16 +152,16 @@ class GenerationSession(LabelSteps):
         """Whether SIGTERM ended the session (the builder then raises KeyboardInterrupt)."""
         return self._terminated
 
-    def _covered(self) -> int:
-        return len(self._state.rows) + len(self._state.pending) + self._labelling
+    def covered(self) -> int:
+        return len(self.state.rows) + len(self.state.pending) + self._labelling
 
     async def loop(self, generate: bool = True) -> None:
         """Run requests until the target is met; ``generate=False`` only labels what is pending
         (the Batch API flow generates through batches)."""
-        state, target = self._state, self._target
+        state, target = self.state, self.target
         tasks: dict[asyncio.Task, str] = {}
         generating, labelling_allowed, failures = generate, True, 0
-        yield_prior = max(1.0, (self.builder.tasks_per_prompt - self.builder.num_prompt_seeds) / 2)
+        yield_prior = max(1.0, (self.config.tasks_per_prompt - self.config.num_prompt_seeds) / 2)
         try:
             while len(state.rows) < target:
                 in_flight = sum(kind == "generate" for kind in tasks.values())
@@ -171,24 +171,24 @@ class GenerationSession(LabelSteps):
                     and state.pending
                     and self._labelling < need
                     and (
-                        len(state.pending) >= self.builder.label_batch_size or not in_flight or not generating
+                        len(state.pending) >= self.config.label_batch_size or not in_flight or not generating
                     )
                 ):
-                    take = min(self.builder.label_batch_size, len(state.pending), need - self._labelling)
+                    take = min(self.config.label_batch_size, len(state.pending), need - self._labelling)
                     batch, state.pending[:take] = state.pending[:take], []
                     self._labelling += take
                     tasks[asyncio.create_task(self._label(batch))] = "label"
                 expected = state.expected_yield(yield_prior)
                 while (
                     generating
-                    and in_flight < self.builder.max_concurrency
-                    and (self._covered() + in_flight * max(expected, 0.5) < target)
+                    and in_flight < self.config.max_concurrency
+                    and (self.covered() + in_flight * max(expected, 0.5) < target)
                 ):
                     tasks[self._launch_generation()] = "generate"
                     in_flight += 1
                 if not tasks:
                     if generate:
-                        self.builder.stop_reason = self.builder.stop_reason or "stalled"
+                        self.stop_reason = self.stop_reason or "stalled"
                     return
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
@@ -198,26 +198,26 @@ class GenerationSession(LabelSteps):
                     except BudgetExceededError:
                         generating = False
                         labelling_allowed = labelling_allowed and kind == "generate"
-                        self.builder.stop_reason = "budget"
+                        self.stop_reason = "budget"
                         continue
                     except TeacherAuthError:
                         raise
                     except TeacherError as err:
                         failures += 1
-                        if not self._teacher.stats.succeeded:  # nothing ever got through: a wrong
+                        if not self.teacher.stats.succeeded:  # nothing ever got through: a wrong
                             # base_url or a dead endpoint; do not spend minutes retrying request after request
                             raise TeacherError(
                                 f"no teacher request has succeeded yet; check the endpoint and key. Last error: {err}. "
                                 "Rerun to resume."
                             ) from None
-                        if failures >= max(3, self.builder.max_concurrency + 2):
+                        if failures >= max(3, self.config.max_concurrency + 2):
                             raise TeacherError(
                                 f"{failures} teacher requests failed in a row; last: {err}. Rerun to resume."
                             ) from None
                         continue
                     failures = 0
                     if kind == "generate":
-                        self._ingest(*result)
+                        self.ingest(*result)
                         if generating and self._zero_yield():
                             generating = False  # in-flight replies and labels still finish
                     else:
@@ -232,14 +232,14 @@ class GenerationSession(LabelSteps):
     def _zero_yield(self) -> bool:
         """After ``zero_yield_replies`` replies of this session with no kept task, stop with one line:
         more requests would only spend time and money on the same failure."""
-        limit = getattr(self.builder, "zero_yield_replies", 8)
+        limit = self.config.zero_yield_replies
         if not limit or self._session_kept or self._session_replies < limit:
             return False
-        counters = self._state.counters()
+        counters = self.state.counters()
         problems = ", ".join(f"{k} {v}" for k, v in counters["reply_problems"].items()) or "none"
         rejected = ", ".join(f"{k} {v}" for k, v in counters["rejected_by_filter"].items()) or "none"
-        self.builder.stop_reason = "zero_yield"
-        self.builder.stop_message = (
+        self.stop_reason = "zero_yield"
+        self.stop_message = (
             f"stopped: {self._session_replies} teacher replies gave 0 usable tasks (reply problems: {problems}; "
             f"rejected by filter: {rejected}); read their text in journal.jsonl, then try fewer "
             "--tasks-per-prompt, more --max-tokens or a stronger teacher"
@@ -248,12 +248,12 @@ class GenerationSession(LabelSteps):
 
     def _launch_generation(self) -> asyncio.Task:
         """Journal the request synchronously (so its number is taken) and start it."""
-        sequence = self._state.generation_requests + 1
+        sequence = self.state.generation_requests + 1
         request_id = f"gen-{sequence:06d}"
         seeds = self.builder.sample_seeds(sequence)
         messages = self.builder.generation_messages(seeds, json_mode=self._json_mode)
         seed_ids = [seed["id"] for seed in seeds]
-        self._record(
+        self.record(
             "request",
             kind="generate",
             request_id=request_id,
@@ -267,20 +267,18 @@ class GenerationSession(LabelSteps):
         self._session_requests += 1
         try:
             seed = self.builder.request_seed(request_id)
-            completion = await self._teacher.complete(messages, request_id=request_id, seed=seed, **options)
+            completion = await self.teacher.complete(messages, request_id=request_id, seed=seed, **options)
         except BudgetExceededError as err:
-            self._record("budget_stop", kind=kind, request_id=request_id, message=str(err))
+            self.record("budget_stop", kind=kind, request_id=request_id, message=str(err))
             raise
         except TeacherError as err:
-            self._record(
-                "error", kind=kind, request_id=request_id, error=type(err).__name__, message=str(err)
-            )
+            self.record("error", kind=kind, request_id=request_id, error=type(err).__name__, message=str(err))
             raise
         self._record_reply(kind, request_id, completion)
         return completion
 
     def _record_reply(self, kind: str, request_id: str, completion: Completion) -> None:
-        self._record(
+        self.record(
             "reply",
             kind=kind,
             request_id=request_id,
@@ -297,36 +295,36 @@ class GenerationSession(LabelSteps):
 
     async def _generate(self, request_id: str, seed_ids: list[str], messages: list[dict]) -> tuple:
         options: dict[str, Any] = {
-            "max_tokens": self.builder.max_tokens,
-            "temperature": self.builder.temperature,
-            "top_p": self.builder.top_p,
-            "frequency_penalty": self.builder.frequency_penalty,
+            "max_tokens": self.config.max_tokens,
+            "temperature": self.config.temperature,
+            "top_p": self.config.top_p,
+            "frequency_penalty": self.config.frequency_penalty,
         }
         if self._json_mode:
             options["response_format"] = {"type": "json_object"}
         completion = await self._call(request_id, "generate", messages, **options)
         return request_id, seed_ids, completion
 
-    def _ingest(
+    def ingest(
         self, request_id: str, seed_ids: list[str], completion: Completion, journal_reply: bool = False
     ) -> None:
         """Parse one generation reply and decide every candidate (synchronously: no await in here)."""
         if journal_reply:  # Batch API results arrive without a live call
             self._record_reply("generate", request_id, completion)
         self._session_replies += 1
-        mode = "json" if self.builder.json_mode else "numbered"
+        mode = "json" if self.config.json_mode else "numbered"
         result = parse_reply(
             completion.text,
             completion.finish_reason,
             mode=mode,
-            first_index=self.builder.num_prompt_seeds + 1,
+            first_index=self.config.num_prompt_seeds + 1,
         )
         if mode == "json" and not result.candidates and not looks_like_json(completion.text):
             mode, result = self._json_not_honoured(request_id, completion)
         problem = result.problem
         if problem in ("unparseable", "empty") and completion.refusal:  # structured refusal: content is null
             problem = "refusal"
-        self._record(
+        self.record(
             "parse",
             request_id=request_id,
             mode=mode,
@@ -336,8 +334,8 @@ class GenerationSession(LabelSteps):
         )
         rules, similarity = reply_rules(
             self._index,
-            self.builder.similarity_threshold,
-            self.builder._blacklist,
+            self.config.similarity_threshold,
+            self._blacklist,
             extra=[self._seed_copy, *([self._overlap] if self._overlap else [])],
         )
         for position, candidate in enumerate(result.candidates, start=1):
@@ -353,9 +351,9 @@ class GenerationSession(LabelSteps):
             most_similar = {"id": match_id, "score": round(score, 4)}
             if rejection is not None:
                 details = {"most_similar": most_similar} if rejection.filter == "similarity" else {}
-                if self._overlap and rejection.filter == BenchmarkOverlap.name:
+                if self._overlap and rejection.filter == self._overlap.name:
                     details = {"overlap": [overlap.to_dict() for overlap in self._overlap.last]}
-                self._record(
+                self.record(
                     "candidate",
                     decision="rejected",
                     filter=rejection.filter,
@@ -363,18 +361,18 @@ class GenerationSession(LabelSteps):
                     **fields,
                     **details,
                 )
-            elif self._covered() >= self._target:
-                self._record("candidate", decision="surplus", most_similar=most_similar, **fields)
+            elif self.covered() >= self.target:
+                self.record("candidate", decision="surplus", most_similar=most_similar, **fields)
             else:
                 self._index.add(candidate.instruction, id=fields["id"])
                 self._session_kept += 1
-                self._state.pending.append(
-                    self._record("candidate", decision="kept", most_similar=most_similar, **fields)
+                self.state.pending.append(
+                    self.record("candidate", decision="kept", most_similar=most_similar, **fields)
                 )
 
     @property
     def _json_mode(self) -> bool:
-        return self.builder.json_mode and not self._json_ignored
+        return self.config.json_mode and not self._json_ignored
 
     def _json_not_honoured(self, request_id: str, completion: Completion) -> tuple[str, Any]:
         """A JSON-mode reply that is not JSON: the server ignores ``response_format`` (``transformers
@@ -390,7 +388,7 @@ class GenerationSession(LabelSteps):
             completion.text,
             completion.finish_reason,
             mode="numbered",
-            first_index=self.builder.num_prompt_seeds + 1,
+            first_index=self.config.num_prompt_seeds + 1,
         )
         return "numbered", result
 
@@ -398,14 +396,14 @@ class GenerationSession(LabelSteps):
 
     def _status(self) -> dict[str, str]:
         """The progress fields: requests (in flight), candidates and kept tasks, rate and cost."""
-        stats = self._teacher.stats
+        stats = self.teacher.stats
         in_flight = stats.requests - stats.succeeded - stats.failed - stats.cancelled
         minutes = max((time.monotonic() - self._started) / 60, 1e-6)
         return {
             "requests": f"{self._session_requests} ({in_flight} in flight)",
-            "candidates": f"{self._state.candidates} ({self._state.passed_filters} passed filters)",
+            "candidates": f"{self.state.candidates} ({self.state.passed_filters} passed filters)",
             "req/min": f"{self._session_requests / minutes:.1f}",
-            "cost": cost_text(self._teacher.total_cost_usd, self._teacher.price is not None),
+            "cost": cost_text(self.teacher.total_cost_usd, self.teacher.price is not None),
         }
 
     def _tick(self) -> None:
@@ -413,35 +411,35 @@ class GenerationSession(LabelSteps):
         self._write_run_json("running")
 
     def _write_run_json(self, status: str) -> None:
-        counters = self._state.counters()
+        counters = self.state.counters()
         counters["pending_label"] += self._labelling
         write_json_atomic(
             self.builder.output_dir / RUN_JSON,
             {
                 "status": status,
-                "stop_reason": self.builder.stop_reason,
-                "target": self._target,
-                "config": self.builder.config(),
+                "stop_reason": self.stop_reason,
+                "target": self.target,
+                "config": self.builder.run_settings(),
                 "counters": counters,
                 "teacher": self._teacher_counters(),
-                "decontamination": run_report(self._overlap.index, self._state) if self._overlap else None,
+                "decontamination": self._overlap.report(self.state) if self._overlap else None,
                 "files": {"instructions": INSTRUCTIONS, "journal": JOURNAL},
             },
         )
 
     def _teacher_counters(self) -> dict[str, Any]:
-        stats = self._teacher.stats
+        stats = self.teacher.stats
         current = {
             **stats.to_dict(),
             "in_flight": stats.requests - stats.succeeded - stats.failed - stats.cancelled,
         }
         merged = merge_teacher_stats(self._previous_teacher, current)
-        merged["price_known"] = self._teacher.price is not None
+        merged["price_known"] = self.teacher.price is not None
         merged["json_mode_ignored"] = self._json_ignored
         return merged
 
-    def _record(self, event: str, **fields: Any) -> dict[str, Any]:
+    def record(self, event: str, **fields: Any) -> dict[str, Any]:
         """Journal an event and fold it into the live counters, exactly as recovery would."""
         record = self._journal.write(event, **fields)
-        apply_event(self._state, record, self._kept)
+        apply_event(self.state, record, self._kept)
         return record

@@ -19,23 +19,23 @@ class LabelSteps:
     """``_label`` (async: the teacher calls) and ``_accept`` (sync: rows and journal)."""
 
     builder: Any
-    _state: Any
+    state: Any
     _labelling: int
-    _target: int
+    target: int
     _rows_log: Any
     _progress_bar: Any
 
     # provided by the session: journal an event; send one teacher request
-    _record: Callable[..., dict[str, Any]]
+    record: Callable[..., dict[str, Any]]
     _call: Callable[..., Awaitable[Completion]]
 
     async def _label(self, batch: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], LabelOutcome]:
         ids = [item["id"] for item in batch]
 
         async def ask(messages: list[dict[str, str]], max_tokens: int, temperature: float) -> Completion:
-            request_id = f"lab-{self._state.label_requests + 1:06d}"
+            request_id = f"lab-{self.state.label_requests + 1:06d}"
             prompt = messages[-1]["content"]
-            self._record("request", kind="label", request_id=request_id, ids=ids, prompt=prompt)
+            self.record("request", kind="label", request_id=request_id, ids=ids, prompt=prompt)
             return await self._call(
                 request_id, "label", messages, max_tokens=max_tokens, temperature=temperature
             )
@@ -44,12 +44,12 @@ class LabelSteps:
             outcome = await label_instructions(
                 ask,
                 [item["instruction"] for item in batch],
-                max_attempts=self.builder.label_attempts,
-                template=self.builder.label_template,
+                max_attempts=self.config.label_attempts,
+                template=self.config.label_template,
             )
         except BaseException:
             self._labelling -= len(batch)
-            self._state.pending[:0] = batch  # back to the front of the queue, nothing lost
+            self.state.pending[:0] = batch  # back to the front of the queue, nothing lost
             raise
         return batch, outcome
 
@@ -59,7 +59,7 @@ class LabelSteps:
             source = "teacher"
             if label is None:  # kept as OTHER, marked and counted: the task passed every filter
                 label, source = FALLBACK_LABEL, "fallback"
-                self._record(
+                self.record(
                     "unlabelled",
                     id=item["id"],
                     request_id=item["request_id"],
@@ -67,8 +67,8 @@ class LabelSteps:
                     reason=f"no readable label after {outcome.attempts} attempts"
                     + (f"; last problem: {outcome.problems[-1]}" if outcome.problems else ""),
                 )
-            if len(self._state.rows) >= self._target:
-                self._state.pending.append(item)
+            if len(self.state.rows) >= self.target:
+                self.state.pending.append(item)
                 continue
             row = {
                 "id": item["id"],
@@ -79,10 +79,10 @@ class LabelSteps:
                 "label_source": source,
                 "seed_ids": item["seed_ids"],
                 "request_id": item["request_id"],
-                "teacher_model": self.builder.teacher_model,
+                "teacher_model": self.config.teacher_model,
                 "most_similar": item["most_similar"],
             }
             self._rows_log.append(row)
-            self._state.rows.append(row)
-            self._record("accepted", id=row["id"], category=label)
+            self.state.rows.append(row)
+            self.record("accepted", id=row["id"], category=label)
             self._progress_bar.update(1)

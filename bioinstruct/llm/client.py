@@ -8,6 +8,10 @@ a dead key thousands of times, (3) count retries by cause for ``run.json``, and 
 than ``max_cost_usd``: the worst-case cost of every request is reserved before it is sent and
 settled from the reported usage on reply. The SDK's own retries are therefore switched off
 (``max_retries=0``) so each retry re-acquires its rate-limit slot and is counted.
+
+This module does (1) and (2)'s retry loop; what a failure means and what a request returns
+(:class:`Completion`, the ``TeacherError`` family) are in ``outcomes``, the dollar ledger of (4) is
+``ledger.CostLedger`` (a mixin of the client), and the names are re-exported here.
 """
 
 from __future__ import annotations
@@ -17,16 +21,30 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import openai
 from aiolimiter import AsyncLimiter
 from openai.types.chat import ChatCompletion
 
-from bioinstruct.errors import BioInstructError, ConfigError
+from bioinstruct.errors import ConfigError
+from bioinstruct.llm import outcomes
+from bioinstruct.llm.ledger import CostLedger
 
-# Re-exported: batch.py, the benchmarks and the tests import these names from this module.
+# Re-exported: batch.py, the stages, the benchmarks and the tests import these names from this module.
+from bioinstruct.llm.outcomes import (
+    RETRY_CAUSES,
+    BudgetExceededError,
+    Completion,
+    TeacherAuthError,
+    TeacherError,
+    TeacherRequestError,
+    TeacherStats,
+    TeacherUnavailableError,
+    _MalformedReplyError,
+    _MissingCredentialsError,
+)
 from bioinstruct.llm.pricing import (
     estimate_prompt_tokens,
     load_price_table,
@@ -41,83 +59,26 @@ from bioinstruct.llm.retry import (
 )
 from bioinstruct.secrets import public_url, redact
 
+__all__ = [
+    "RETRY_CAUSES",
+    "BudgetExceededError",
+    "Completion",
+    "TeacherAuthError",
+    "TeacherClient",
+    "TeacherError",
+    "TeacherRequestError",
+    "TeacherStats",
+    "TeacherUnavailableError",
+    "backoff_delay",
+    "error_detail",
+    "estimate_prompt_tokens",
+    "load_price_table",
+    "parse_retry_after",
+    "prompt_token_bound",
+    "resolve_price",
+]
+
 logger = logging.getLogger(__name__)
-
-RETRY_CAUSES = ("rate_limit", "server_error", "timeout", "connection")
-_AUTH_HINTS = {
-    401: "the API key was rejected: check OPENAI_API_KEY or api_key=",
-    403: "the key may not use this model or endpoint (permission, organisation or region)",
-    404: "model or deployment not found: check the model name (Azure: the deployment name) and base_url",
-}
-
-
-@dataclass
-class Completion:
-    """One finished chat completion, with its usage and cost."""
-
-    text: str
-    finish_reason: str
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-    request_id: str
-    response_id: str
-    model: str
-    attempts: int
-    refusal: str | None = None
-
-
-@dataclass
-class TeacherStats:
-    """Counters for ``run.json``: requests = succeeded + failed + cancelled once all have returned."""
-
-    requests: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    retries: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RETRY_CAUSES, 0))
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    cancelled: int = 0
-    #: sent by an earlier session that was killed (``kill -9``) before the reply: counted nowhere else
-    lost: int = 0
-    #: worst-case cost of attempts that timed out: the server may have billed them, so the cap counts them.
-    unconfirmed_cost_usd: float = 0.0
-    finish_reasons: dict[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["cost_usd"] = round(self.cost_usd, 6)
-        data["unconfirmed_cost_usd"] = round(self.unconfirmed_cost_usd, 6)
-        return data
-
-
-class TeacherError(BioInstructError):
-    """The teacher endpoint could not produce a completion."""
-
-
-class TeacherAuthError(TeacherError):
-    """401/403/404 or an exhausted quota: every further request would fail the same way, so stop."""
-
-
-class TeacherRequestError(TeacherError):
-    """The server rejected this one request (400/422, e.g. context too long); retrying cannot help."""
-
-
-class BudgetExceededError(TeacherError):
-    """Sending the request could exceed ``max_cost_usd``; raised before anything is sent."""
-
-
-class TeacherUnavailableError(TeacherError):
-    """Retries exhausted on rate limits, server errors, timeouts or connection failures."""
-
-
-class _MissingCredentialsError(TeacherAuthError, ConfigError):
-    """No API key anywhere: both a configuration mistake and an authentication failure."""
-
-
-class _MalformedReplyError(Exception):
-    """A 200 reply without choices: treated like a server error and retried."""
 
 
 @dataclass
@@ -132,7 +93,7 @@ class _LoopState:
     budget_changed: asyncio.Event
 
 
-class TeacherClient:
+class TeacherClient(CostLedger):
     """Paced, retrying, budget-capped chat-completions client (OpenAI, Azure OpenAI, vLLM, ...)."""
 
     def __init__(
@@ -203,11 +164,6 @@ class TeacherClient:
         """The endpoint, without any credentials embedded in the URL."""
         return self._public_base_url
 
-    @property
-    def total_cost_usd(self) -> float:
-        """Cost of earlier runs (``spent_usd``) plus this client's settled cost."""
-        return self.spent_usd + self.stats.cost_usd
-
     def _make_sdk(self) -> openai.AsyncOpenAI:
         try:
             if self.azure_api_version:
@@ -245,50 +201,6 @@ class TeacherClient:
             )
         return self._state
 
-    def cost(self, prompt_tokens: int, completion_tokens: int, discount: float = 1.0) -> float:
-        """Dollars for a usage record (0 when the model has no price and no cap is set)."""
-        if self.price is None:
-            return 0.0
-        return (
-            discount * (prompt_tokens * self.price["input"] + completion_tokens * self.price["output"]) / 1e6
-        )
-
-    def estimate_cost(self, messages: list[dict], max_tokens: int, discount: float = 1.0) -> float:
-        """Worst-case cost of one request: the prompt-token upper bound plus all ``max_tokens``."""
-        return self.cost(prompt_token_bound(messages), max_tokens, discount)
-
-    def reserve_now(self, amount: float) -> None:
-        """Reserve ``amount`` without waiting (Batch API submissions); raises BudgetExceededError."""
-        if self.max_cost_usd is None:
-            return
-        committed = self.total_cost_usd + self.stats.unconfirmed_cost_usd + self._reserved
-        if committed + amount > self.max_cost_usd + 1e-12:
-            raise BudgetExceededError(
-                f"teacher: max_cost_usd={self.max_cost_usd:.4f} would be exceeded: ${committed:.4f} spent or "
-                f"reserved, and this needs up to ${amount:.4f}"
-            )
-        self._reserved += amount
-
-    def settle(self, reserved: float, cost: float) -> None:
-        """Replace a reservation by the actual cost (0 when the request failed)."""
-        self._reserved = max(0.0, self._reserved - reserved)
-        self.stats.cost_usd += cost
-        if cost > reserved + 1e-9 and self.max_cost_usd is not None:
-            logger.warning("teacher: a reply cost $%.4f, more than its reservation $%.4f", cost, reserved)
-        if self._state is not None:
-            self._state.budget_changed.set()
-
-    async def _reserve(self, state: _LoopState, amount: float) -> None:
-        while True:
-            committed = self.total_cost_usd + self.stats.unconfirmed_cost_usd
-            if self.max_cost_usd is None or committed + self._reserved + amount <= self.max_cost_usd + 1e-12:
-                self._reserved += amount
-                return
-            if committed + amount > self.max_cost_usd + 1e-12 or self._reserved <= 0:
-                self.reserve_now(amount)  # raises with the full explanation
-            state.budget_changed.clear()  # in-flight requests may settle below their reservation
-            await state.budget_changed.wait()
-
     async def _pace(self, state: _LoopState, tokens: int) -> None:
         while (wait := self._pause_until - time.monotonic()) > 0:
             await asyncio.sleep(wait)
@@ -306,31 +218,13 @@ class TeacherClient:
                 tokens -= chunk
 
     def classify_error(self, exc: BaseException) -> tuple[str, float | None]:
-        """Map an exception to (retry cause, server-requested delay), or raise the final TeacherError."""
-        if isinstance(exc, TimeoutError | openai.APITimeoutError):
-            return "timeout", None
-        if isinstance(exc, openai.APIConnectionError):
-            return "connection", None
-        if isinstance(exc, _MalformedReplyError):
-            return "server_error", None
-        if not isinstance(exc, openai.APIStatusError):
-            raise TeacherError(f"teacher {self.model!r}: {redact(str(exc), (self._api_key,))}") from None
-        status, retry_after = exc.status_code, parse_retry_after(exc.response.headers)
-        detail = redact(error_detail(exc), (self._api_key,))
-        where = f"teacher {self.model!r} at {public_url(str(exc.request.url))}"
-        if status == 429 and exc.code == "insufficient_quota":
-            self._fatal = f"{where}: HTTP 429 insufficient_quota ({detail}); check plan and billing"
-            raise TeacherAuthError(self._fatal) from None
-        if status == 429:
-            return "rate_limit", retry_after
-        if status == 408:
-            return "timeout", retry_after
-        if status >= 500 or status == 409:
-            return "server_error", retry_after
-        if status in _AUTH_HINTS:
-            self._fatal = f"{where}: HTTP {status} ({detail}); {_AUTH_HINTS[status]}. Not retried."
-            raise TeacherAuthError(self._fatal) from None
-        raise TeacherRequestError(f"{where}: HTTP {status} rejected the request ({detail})") from None
+        """Map an exception to (retry cause, server-requested delay), or raise the final TeacherError
+        (see :func:`bioinstruct.llm.outcomes.classify_error`); an auth or quota error stops later requests."""
+        try:
+            return outcomes.classify_error(exc, self.model, self._api_key)
+        except TeacherAuthError as err:
+            self._fatal = str(err)
+            raise
 
     def to_completion(
         self, response: ChatCompletion, request_id: str, attempts: int, discount: float = 1.0
@@ -481,14 +375,9 @@ class TeacherClient:
 
     def describe_cause(self, cause: str, exc: BaseException, max_tokens: int | None = None) -> str:
         """One phrase for the journal: the cause, the limit that was hit, and how to change it."""
-        if cause == "timeout" and isinstance(exc, TimeoutError | openai.APITimeoutError):
-            tokens = f" of up to {max_tokens} tokens" if max_tokens else ""
-            return (
-                f"timeout: no reply{tokens} within {self.timeout:g} s "
-                "(raise --request-timeout / timeout=, or lower --max-tokens / max_tokens=)"
-            )
-        text = error_detail(exc) if isinstance(exc, openai.APIStatusError) else str(exc)
-        return f"{cause} ({redact(text, (self._api_key,))[:200] or type(exc).__name__})"
+        return outcomes.describe_cause(
+            cause, exc, timeout=self.timeout, api_key=self._api_key, max_tokens=max_tokens
+        )
 
     def sdk(self) -> openai.AsyncOpenAI:
         """The underlying SDK client for the running loop (the Batch API runner uses it)."""

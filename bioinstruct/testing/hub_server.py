@@ -34,25 +34,30 @@ agent-harness registry it may fetch from ``{endpoint}/api/agent-harnesses``).
 
 :meth:`LocalHubServer.inject_error` makes the next matching request fail the way the Hub fails
 (403 for a namespace the token cannot write to, 400 for rejected card metadata, 5xx).
+
+This module is the HTTP side (routes, auth, injected errors); what the server holds (repos, their
+files and commits, the recorded requests, ``HubError``) is :mod:`bioinstruct.testing.hub_repos`.
 """
 
 from __future__ import annotations
 
-import base64
 import fnmatch
 import hashlib
 import json
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from bioinstruct.testing.hub_repos import Commit, HubError, HubRepo, RecordedRequest, git_blob_oid
 from bioinstruct.testing.local_http import LocalHTTPServer, TrackedHandler
+
+# Re-exported: the data model lives in hub_repos.
+__all__ = ["Commit", "HubError", "HubRepo", "LocalHubServer", "RecordedRequest", "git_blob_oid"]
 
 HUB_LFS_THRESHOLD = 10 * 1024 * 1024
 _TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
@@ -62,69 +67,6 @@ _API_REPO = rf"/api/(?P<type>models|datasets|spaces)/{_REPO}"
 _GIT_REPO = rf"/(?:(?P<type>datasets|spaces)/)?{_REPO}\.git/info/lfs/objects"
 INVALID_TOKEN = "Invalid credentials in Authorization header"
 NO_TOKEN = "You must be authenticated to access this resource"
-
-
-def git_blob_oid(data: bytes) -> str:
-    """The git object id of a blob: what the Hub reports as a regular file's ``oid``."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-@dataclass
-class RecordedRequest:
-    """One request as received. ``headers`` has lower-case names and no ``authorization`` entry;
-    ``auth`` says what that header held: ``"valid"``, ``"invalid"`` or ``"missing"``; ``status`` is
-    the status the server answered."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    auth: str
-    status: int = 0
-
-
-@dataclass
-class Commit:
-    """One commit on main: its NDJSON header's summary and description, and the paths it wrote."""
-
-    oid: str
-    summary: str
-    description: str
-    paths: list[str]
-
-
-@dataclass
-class HubRepo:
-    """A repo held in memory: its visibility, committed files (bytes) and commit history."""
-
-    repo_type: str
-    repo_id: str
-    private: bool
-    files: dict[str, bytes] = field(default_factory=dict)
-    lfs_paths: set[str] = field(default_factory=set)
-    commits: list[Commit] = field(default_factory=list)
-
-    @property
-    def head(self) -> str:
-        if self.commits:
-            return self.commits[-1].oid
-        return hashlib.sha1(f"{self.repo_type}/{self.repo_id}".encode()).hexdigest()
-
-    def oid(self, path: str) -> str | None:
-        """What preupload reports for a file already in the repo (None when it is not)."""
-        if path not in self.files:
-            return None
-        data = self.files[path]
-        return hashlib.sha256(data).hexdigest() if path in self.lfs_paths else git_blob_oid(data)
-
-
-class HubError(Exception):
-    """An HTTP error answer, shaped like the Hub's (JSON ``error`` plus ``X-Error-*`` headers)."""
-
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
 
 
 class LocalHubServer(LocalHTTPServer):
@@ -289,29 +231,7 @@ class LocalHubServer(LocalHTTPServer):
         header = lines[0]["value"]
         if header.get("parentCommit") not in (None, repo.head):
             raise HubError(412, "parentCommit is not the head of main")
-        files, lfs_paths = dict(repo.files), set(repo.lfs_paths)
-        for line in lines[1:]:
-            key, value = line.get("key"), line.get("value", {})
-            path = str(value.get("path", ""))
-            if not path or path.startswith("/") or ".." in path.split("/"):
-                raise HubError(400, f"invalid path {path!r}")
-            if key == "file":
-                if value.get("encoding") != "base64":
-                    raise HubError(400, f"{path}: unsupported encoding {value.get('encoding')!r}")
-                files[path] = base64.b64decode(value["content"], validate=True)
-                lfs_paths.discard(path)
-            elif key == "lfsFile":
-                if value.get("algo") != "sha256" or value.get("oid") not in self.lfs_objects:
-                    raise HubError(400, f"{path}: LFS object {value.get('oid')} was never uploaded")
-                files[path] = self.lfs_objects[value["oid"]]
-                lfs_paths.add(path)
-            else:
-                raise HubError(400, f"unknown commit operation {key!r}")
-        changed = [json.dumps(line, sort_keys=True) for line in lines[1:]]
-        oid = hashlib.sha1("\n".join([repo.head, *changed]).encode()).hexdigest()
-        repo.files, repo.lfs_paths = files, lfs_paths
-        paths = [str(line["value"]["path"]) for line in lines[1:]]
-        repo.commits.append(Commit(oid, header["summary"], header.get("description", ""), paths))
+        oid = repo.apply_commit(header, lines[1:], self.lfs_objects).oid
         url = f"{self.url(repo.repo_type, repo.repo_id)}/commit/{oid}"
         return 200, {
             "success": True,

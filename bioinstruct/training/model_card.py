@@ -2,10 +2,13 @@
 
 Why our own card: TRL's generic card does not say which data, categories, prompt template
 and LoRA settings produced the adapter, and without the template a user prompts the model
-wrongly. The body is ``data_cards/model_card.md.jinja``; the YAML front matter (base model,
-datasets, licence, ``model-index``) is built by huggingface_hub's ``ModelCardData`` and parsed back
-with ``ModelCard`` after rendering. Nothing secret is in the context: the recipe never holds
-token fields.
+wrongly. The card is ``ModelCard.from_template`` of ``data_cards/model_card.md.jinja`` with the
+YAML front matter (base model, datasets, licence, ``model-index``) from huggingface_hub's
+``ModelCardData`` (checked by :func:`bioinstruct.card_templates.render_card`). It is written here,
+in training, since the trainer writes it at the end of every run (and ``trainer.push_to_hub``
+uploads it); it uses only huggingface_hub and the core card-template helpers, never the
+``bioinstruct.cards`` package above training. Nothing secret is in the context: the recipe never
+holds token fields.
 
 The context is saved as ``bioinstruct_card.json`` at train time; ``bioinstruct push adapter``
 re-renders it for the Hub repo id, with the loss curve, the recipe and evaluation results.
@@ -146,20 +149,18 @@ def model_card_data(context: Mapping[str, Any]) -> Any:
 
 
 def render_model_card(context: Mapping[str, Any], template: str | Path | None = None) -> str:
-    """Render ``data_cards/model_card.md.jinja`` (or ``template``); check it parses as a ModelCard."""
+    """``ModelCard.from_template`` of ``data_cards/model_card.md.jinja`` (or ``template``), as text."""
     from huggingface_hub import ModelCard
 
-    from bioinstruct.cards.render import parse_card, render_template
+    from bioinstruct.card_templates import render_card
 
     full = {**CARD_DEFAULTS, **context}
     path = Path(template) if template else data_path("data_cards", MODEL_CARD_TEMPLATE)
     card_data = model_card_data(full)
-    text = render_template(path, {**full, "card_data": card_data.to_yaml()})
     expected: dict[str, Any] = {"license": card_data.license, "base_model": card_data.base_model}
     if card_data.eval_results:
         expected["eval_results"] = card_data.eval_results
-    parse_card(text, ModelCard, path, expected)
-    return text
+    return render_card(ModelCard, card_data, path, full, expected=expected)
 
 
 def find_log_history(output_dir: str | Path) -> tuple[list[dict[str, Any]], Path | None]:

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from bioinstruct.cli import main
+from bioinstruct.commands.evaluate import BERTSCORE_MODEL_ENV
 from bioinstruct.config_files import parse_config
-from bioinstruct.evaluation.benchmarks.gen import BERTSCORE_MODEL_ENV
 from bioinstruct.evaluation.config import EvaluateConfig
 
 KEY = "sk-test-EVALCONFIG-0123456789abcdef"
@@ -71,7 +71,9 @@ def test_the_written_evaluate_yaml_reruns_the_same_configuration(
     monkeypatch.setenv(BERTSCORE_MODEL_ENV, "")
     capsys.readouterr()
     assert main(["evaluate", "--config", str(written)]) == 0
-    assert os.environ[BERTSCORE_MODEL_ENV] == "/models/roberta-large"
+    assert (
+        os.environ[BERTSCORE_MODEL_ENV] == ""
+    )  # the file's setting reaches the evaluator, not the environment
     assert written.read_text() == text
     again = json.loads((out / "results.json").read_text())["results"]
     assert [r["metrics"] for r in again] == [r["metrics"] for r in first]

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from bioinstruct.benchmarks import Benchmark, Item, register_benchmark
+from bioinstruct.benchmarks.rows import read_json_rows
 from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.evaluation import evaluator as evaluator_module
 from bioinstruct.evaluation.evaluator import Evaluator
 from bioinstruct.evaluation.prompting import Prompt
-from bioinstruct.evaluation.registry import Benchmark, Item, read_json_rows, register_benchmark
 from tests.evaluation.e1_eval_helpers import make_lora_adapter, qa_data_files
 
 
@@ -241,10 +242,10 @@ def test_generation_stops_where_the_model_starts_the_next_demonstration(
 ) -> None:
     """One-shot prompts teach a model to write the next demonstration after its answer; that
     text must be cut, not scored as extra entity mentions."""
+    from bioinstruct.benchmarks import get_benchmark
+    from bioinstruct.benchmarks.metrics import entity_counts, parse_entity_list
     from bioinstruct.evaluation.backends import cut_at_stop
-    from bioinstruct.evaluation.metrics import entity_counts, parse_entity_list
     from bioinstruct.evaluation.prompting import render
-    from bioinstruct.evaluation.registry import get_benchmark
 
     bench = get_benchmark("bc5cdr_chem")
     items = bench.items(bench.load_rows(fixtures_dir / "bc5cdr_chem.jsonl"))

@@ -10,9 +10,9 @@ import sys
 import pytest
 from rouge_score import rouge_scorer
 
+from bioinstruct.benchmarks import get_benchmark, list_groups
 from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.evaluation.benchmarks import gen
-from bioinstruct.evaluation.registry import get_benchmark, list_groups
+from bioinstruct.evaluation.scoring import score
 
 GEN_SETS = ["mts_dialog", "meqsum", "mediqa_qs", "medicationqa", "liveqa"]
 
@@ -161,9 +161,20 @@ def test_generation_metrics_equal_rouge_score(name, bionlp_dir):
 
 def test_bertscore_is_opt_in_and_explains_a_missing_install(monkeypatch, bionlp_dir):
     bench, rows, items = _load("meqsum", bionlp_dir / "meqsum.jsonl")
-    predictions, references = [i.reference for i in items[:2]], [i.reference for i in items[:2]]
-    assert "bertscore_f1" not in bench.corpus_metrics(predictions, references, rows[:2])
-    monkeypatch.setenv(gen.BERTSCORE_MODEL_ENV, "/models/roberta-large")
+    predictions = [i.reference for i in items[:2]]
+    texts = ["prompt"] * 2
+    # The environment no longer switches it on: only the evaluator's (recorded) bertscore setting does.
+    monkeypatch.setenv("BIOINSTRUCT_BERTSCORE_MODEL", "/models/roberta-large")
+    plain = score(bench, rows[:2], items[:2], texts, predictions, "generate")
+    assert "bertscore_f1" not in plain.metrics and plain.metrics["rougeL"] == pytest.approx(1.0)
     monkeypatch.setitem(sys.modules, "bert_score", None)
     with pytest.raises(ConfigError, match=r"pip install 'bioinstruct\[bertscore\]'"):
-        bench.corpus_metrics(predictions, references, rows[:2])
+        score(
+            bench,
+            rows[:2],
+            items[:2],
+            texts,
+            predictions,
+            "generate",
+            bertscore=("/models/roberta-large", None),
+        )

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from bioinstruct.benchmarks import get_benchmark, list_groups
+from bioinstruct.benchmarks.iob import Span, mentions_from_iob, spans_from_iob
 from bioinstruct.errors import DataError
-from bioinstruct.evaluation.iob import Span, mentions_from_iob, spans_from_iob
-from bioinstruct.evaluation.registry import get_benchmark, list_groups
 
 # --------------------------------------------------------------------------- IOB span rebuild
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from bioinstruct.benchmarks import get_benchmark
 from bioinstruct.evaluation.evaluator import Evaluator
 from bioinstruct.evaluation.judge import Judge
-from bioinstruct.evaluation.registry import get_benchmark
 from bioinstruct.testing.openai_server import Reply
 
 SAMPLE_FILES = {

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from bioinstruct.benchmarks import get_benchmark, list_groups
 from bioinstruct.errors import DataError
-from bioinstruct.evaluation.registry import get_benchmark, list_groups
 
 
 def test_rows_become_items_with_the_output_as_reference(tmp_path):

@@ -19,8 +19,8 @@ from types import ModuleType
 
 import pytest
 
+from bioinstruct.benchmarks import get_benchmark
 from bioinstruct.evaluation.prompting import render
-from bioinstruct.evaluation.registry import get_benchmark
 
 pytestmark = pytest.mark.samples
 

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from rouge_score import rouge_scorer
 
-from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.evaluation import metrics
-from bioinstruct.evaluation.metrics import (
+from bioinstruct.benchmarks import metrics
+from bioinstruct.benchmarks.metrics import (
     accuracy,
     bertscore,
     bootstrap_ci,
@@ -26,6 +25,7 @@ from bioinstruct.evaluation.metrics import (
     rouge,
     rouge_per_item,
 )
+from bioinstruct.errors import ConfigError, DataError
 
 CHEMPROT = ["CPR:3", "CPR:4", "CPR:5", "CPR:6", "CPR:9", "false"]
 DDI = ["DDI-mechanism", "DDI-effect", "DDI-advise", "DDI-int", "DDI-false"]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bioinstruct.benchmarks import get_benchmark
 from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.evaluation.prompting import instruction_for, render, select_demonstrations
-from bioinstruct.evaluation.registry import get_benchmark
+from bioinstruct.evaluation.prompting import render, select_demonstrations
 
 PAPER_HEADER = (
     "Below is an instruction that describes a task, paired with an input that provides further context. "
@@ -35,13 +35,16 @@ def test_medqa_rows_and_exact_prompts(bionlp_dir: Path) -> None:
     assert render(item, "plain").target_delimiter == " "
     assert render(item, "bioinstruct").text == (
         PAPER_HEADER
-        + instruction_for("medqa")
+        + get_benchmark("medqa").instruction
         + f"\n\n### Input:\nQuestion: {row['question']}\n{options}\n\n### Output:\n"
     )
     chat = render(item, "chat")
     assert chat.text is None
     assert chat.messages == [
-        {"role": "user", "content": f"{instruction_for('medqa')}\n\nQuestion: {row['question']}\n{options}"}
+        {
+            "role": "user",
+            "content": f"{get_benchmark('medqa').instruction}\n\nQuestion: {row['question']}\n{options}",
+        }
     ]
 
 
@@ -151,7 +154,7 @@ def test_mednli_from_a_handwritten_local_file(tmp_path: Path) -> None:
     assert [i.labels[i.gold] for i in items] == ["contradiction", "entailment"]
     assert render(items[0], "bioinstruct").text == (
         PAPER_HEADER
-        + instruction_for("mednli")
+        + get_benchmark("mednli").instruction
         + "\n\n### Input:\nPremise: Patient denies chest pain.\nHypothesis: The patient has chest pain.\n\n### Output:\n"
     )
     path.write_text(json.dumps(dict(rows[0], gold_label="maybe")) + "\n")

@@ -93,3 +93,19 @@ def test_single_variant_has_no_chart_and_runs_combine(tmp_path: Path) -> None:
     both = one + other
     assert both.variants == ["base-7b", "other"]
     assert (both.save(tmp_path / "both") / "results.png").is_file()
+
+
+def test_a_damaged_samples_file_names_its_file_and_line(tmp_path: Path) -> None:
+    import pytest
+
+    from bioinstruct.errors import DataError
+
+    out = EvalResults([_result("medqa", None, 0.5)]).save(tmp_path / "eval")
+    assert sorted(p.name for p in out.iterdir()) == ["results.json", "results.md", "samples"]  # no temp files
+    samples = out / "samples" / "medqa.jsonl"
+    lines = samples.read_text(encoding="utf-8").splitlines(keepends=True)
+    samples.write_text(
+        "".join([lines[0], "\n", '{"model": "org/base-7b", "adap\n', *lines[1:]]), encoding="utf-8"
+    )
+    with pytest.raises(DataError, match=r"medqa\.jsonl:3: invalid JSON"):
+        EvalResults.load(out)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bioinstruct.benchmarks import Benchmark, Item, register_benchmark
 from bioinstruct.evaluation.diagnostics import (
     choice_diagnostics,
     is_degenerate,
@@ -16,7 +17,6 @@ from bioinstruct.evaluation.diagnostics import (
 )
 from bioinstruct.evaluation.evaluator import Evaluator
 from bioinstruct.evaluation.judge import Judge
-from bioinstruct.evaluation.registry import Benchmark, Item, register_benchmark
 from bioinstruct.evaluation.report import EvalResults
 from bioinstruct.testing.openai_server import Reply
 from tests.evaluation.test_evaluator import ScriptedBackend, medqa_rows

@@ -13,8 +13,8 @@ import pytest
 
 from bioinstruct.generation.builder import ROW_FIELDS, BioInstructBuilder
 from bioinstruct.generation.seeds import load_seed_tasks
-from bioinstruct.generation.similarity import SimilarityIndex
 from bioinstruct.llm.client import TeacherAuthError
+from bioinstruct.similarity.rouge import SimilarityIndex
 from bioinstruct.testing.openai_server import Reply
 from tests.generation.builder_fakes import (
     LABEL_MARKER,

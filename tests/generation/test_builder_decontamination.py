@@ -1,4 +1,4 @@
-"""The builder with ``decontaminate=[...]``: contaminated candidates are rejected by the
+"""The builder with ``decontamination=BenchmarkOverlap...``: contaminated candidates are rejected by the
 ``benchmark_overlap`` rule, journaled and counted like every filter, and the run still ends with
 exactly N clean rows; run.json's counts survive a resume (they come from the journal)."""
 
@@ -11,6 +11,7 @@ from importlib import resources
 import pytest
 
 from bioinstruct.cli import main
+from bioinstruct.decontamination import BenchmarkOverlap
 from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.jsonio import read_records
 from bioinstruct.testing.openai_server import Reply
@@ -42,8 +43,15 @@ def bundled_hash(name: str) -> str:
 def test_contaminated_candidates_are_rejected_counted_and_survive_resume(tmp_path, openai_server, planted):
     server = openai_server(ScriptedTeacher(faults=planted["faults"]))
     first, second = planted["items"]
-    options = {"decontaminate": ["medqa"], "decontamination_data_files": planted["files"]}
-    builder = make_builder(tmp_path, server, **options)
+
+    def options(ngram: int = 13) -> dict:
+        return {
+            "decontamination": BenchmarkOverlap.for_benchmarks(
+                ["medqa"], data_files=planted["files"], ngram=ngram
+            )
+        }
+
+    builder = make_builder(tmp_path, server, **options())
     assert len(builder.build(10)) == 10
 
     rows, journal, run = check_run(tmp_path, 10)
@@ -77,7 +85,7 @@ def test_contaminated_candidates_are_rejected_counted_and_survive_resume(tmp_pat
     assert config["label_template_hash"] == bundled_hash("label.jinja")
 
     # resume to 25 rows: request 2 brings a third contaminated candidate; session 1's counts stay
-    resumed = make_builder(tmp_path, server, **options)
+    resumed = make_builder(tmp_path, server, **options())
     assert len(resumed.build(25)) == 25
     rows, journal, run = check_run(tmp_path, 25)
     counters, report = run["counters"], run["decontamination"]
@@ -93,18 +101,21 @@ def test_contaminated_candidates_are_rejected_counted_and_survive_resume(tmp_pat
     ):
         make_builder(tmp_path, server).build(30)
     with pytest.raises(ConfigError, match="n-gram 13.*now.*n-gram 8"):
-        make_builder(tmp_path, server, **options, decontamination_ngram=8).build(30)
+        make_builder(tmp_path, server, **options(ngram=8)).build(30)
 
 
-def test_benchmark_without_data_fails_before_any_request(tmp_path, openai_server):
+def test_benchmark_without_data_fails_before_any_request(tmp_path, openai_server, monkeypatch, capsys):
     server = openai_server(ScriptedTeacher())
     with pytest.raises(DataError, match="benchmark 'bioasq' needs local data"):
-        make_builder(tmp_path, server, decontaminate="bioasq").build(5)
+        make_builder(tmp_path, server, decontamination=BenchmarkOverlap.for_benchmarks("bioasq")).build(5)
     assert server.requests == []
-    with pytest.raises(ConfigError, match="decontamination_data_files were given without decontaminate"):
-        make_builder(tmp_path, server, decontamination_data_files={"medqa": "x.jsonl"})
     with pytest.raises(ConfigError, match="decontamination_ngram must be a whole number >= 1, got 0"):
-        make_builder(tmp_path, server, decontaminate="medqa", decontamination_ngram=0)
+        BenchmarkOverlap.for_benchmarks("medqa", ngram=0)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+    bad = ["generate", "--output-dir", str(tmp_path / "r"), "--base-url", server.base_url, "--num-instructions", "2",
+           "--decontamination-data-file", "medqa=x.jsonl"]  # fmt: skip
+    assert main(bad) == 2
+    assert "--decontamination-data-file was given without --decontaminate" in capsys.readouterr().err
 
 
 def test_without_decontamination_run_json_says_so(tmp_path, openai_server):

@@ -12,15 +12,15 @@ import json
 import pytest
 from rouge_score import rouge_scorer
 
+from bioinstruct.benchmarks import get_benchmark
 from bioinstruct.cli import main
-from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.evaluation.registry import get_benchmark
-from bioinstruct.generation.decontamination import (
+from bioinstruct.decontamination.report import (
     ContaminationIndex,
     decontaminate,
     load_test_sets,
     normalize_words,
 )
+from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.generation.seeds import load_seed_tasks
 from bioinstruct.jsonio import read_records
 

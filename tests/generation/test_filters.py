@@ -14,7 +14,7 @@ from bioinstruct.generation.filters import (
     reply_rules,
 )
 from bioinstruct.generation.parsing import Candidate
-from bioinstruct.generation.similarity import SimilarityIndex
+from bioinstruct.similarity.rouge import SimilarityIndex
 
 
 def cand(instruction="Explain the role of insulin in glucose uptake.", input="", output="It helps.", index=4):

@@ -223,3 +223,18 @@ def test_data_card_matches_the_bundled_seeds(seeds: list[dict]) -> None:
             assert all(by_id[i] == cells[1] for i in ids), row
             listed += ids
     assert sorted(listed) == sorted(by_id)  # every seed appears in the coverage table exactly once
+
+
+def test_a_line_separator_inside_a_json_string_does_not_split_the_line(tmp_path: Path) -> None:
+    """str.splitlines() broke a seed whose text held U+2028 or U+0085, which JSON keeps raw."""
+    path = tmp_path / "seeds.jsonl"
+    rows = [_good(1, output="First part.\u2028Second part."), _good(2, input="a\x85b")]
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\r\n" for row in rows), encoding="utf-8")
+    tasks = load_seed_tasks(path)
+    assert [task["output"] for task in tasks] == ["First part.\u2028Second part.", "A summary."]
+    assert tasks[1]["input"] == "a\x85b"
+    path.write_text(path.read_text(encoding="utf-8") + '{"id": "t3",\n', encoding="utf-8")
+    with pytest.raises(
+        DataError, match=r"seeds\.jsonl, line 3: invalid JSON .*; expected one JSON object per line"
+    ):
+        load_seed_tasks(path)

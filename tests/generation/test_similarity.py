@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer, tokenizers
 
-import bioinstruct.generation.similarity as similarity
+import bioinstruct.similarity.rouge as similarity
 from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.generation.similarity import SimilarityIndex, filter_near_duplicates, rouge_l_fmeasure
-from bioinstruct.generation.tokenization import biomedical_tokenize, get_tokenizer, rouge_tokenize
+from bioinstruct.similarity.rouge import SimilarityIndex, filter_near_duplicates, rouge_l_fmeasure
+from bioinstruct.similarity.tokenization import biomedical_tokenize, get_tokenizer, rouge_tokenize
 
 SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 # Characters chosen to hit rouge_score's tokenizer edge cases: case folding that yields ASCII

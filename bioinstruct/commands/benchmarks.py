@@ -11,12 +11,18 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", help="Only list one group (e.g. qa, nli, ie, gen, paper).")
+    parser.add_argument(
+        "--include-path",
+        action="append",
+        metavar="PATH",
+        help="Also register the benchmark declarations of this YAML file or folder (as `evaluate` does).",
+    )
 
 
 def benchmark_table(group: str | None = None) -> str:
     """The table printed by ``bioinstruct benchmarks``, as text."""
+    from bioinstruct.benchmarks import list_benchmarks, list_groups
     from bioinstruct.errors import ConfigError, did_you_mean
-    from bioinstruct.evaluation.registry import list_benchmarks, list_groups
 
     groups = list_groups()
     benchmarks = list_benchmarks(group)
@@ -50,5 +56,9 @@ def benchmark_table(group: str | None = None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bioinstruct.benchmarks import register_yaml
+
+    for path in args.include_path or []:
+        register_yaml(path)
     print(benchmark_table(args.group))
     return 0

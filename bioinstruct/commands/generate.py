@@ -51,8 +51,22 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def run(args: argparse.Namespace) -> int:
+def _decontamination(config: GenerateConfig):
+    """The benchmark-overlap rule of ``--decontaminate`` (its test items loaded now: a bad file fails
+    before any request), or None."""
     from bioinstruct.cli_args import parse_name_path_pairs
+
+    files = parse_name_path_pairs(config.decontamination_data_file, "--decontamination-data-file")
+    if not config.decontaminate:
+        if files:
+            raise ConfigError("--decontamination-data-file was given without --decontaminate BENCHMARKS")
+        return None
+    from bioinstruct.decontamination import BenchmarkOverlap
+
+    return BenchmarkOverlap.for_benchmarks(config.decontaminate, data_files=files)
+
+
+def run(args: argparse.Namespace) -> int:
     from bioinstruct.config_files import recording_config
     from bioinstruct.generation.builder import BioInstructBuilder
     from bioinstruct.generation.journal import RUN_JSON
@@ -68,37 +82,7 @@ def run(args: argparse.Namespace) -> int:
             "checks no key accepts any value, e.g. OPENAI_API_KEY=local"
             + ("" if server else " with --base-url http://localhost:8000/v1")
         )
-    builder = BioInstructBuilder(
-        output_dir=config.output_dir,
-        teacher_model=config.teacher_model,
-        base_url=config.base_url,
-        api_key=api_key,
-        seed_tasks=config.seed_tasks,
-        num_prompt_seeds=config.num_prompt_seeds,
-        tasks_per_prompt=config.tasks_per_prompt,
-        similarity_threshold=config.similarity_threshold,
-        max_concurrency=config.max_concurrency,
-        requests_per_minute=config.requests_per_minute,
-        tokens_per_minute=config.tokens_per_minute,
-        max_cost_usd=config.max_cost_usd,
-        seed=config.seed,
-        prompt_template=config.prompt_template,
-        json_mode=config.json_mode,
-        batch_api=config.batch_api,
-        progress=not config.no_progress,
-        max_tokens=config.max_tokens,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        frequency_penalty=config.frequency_penalty,
-        request_seeds=config.request_seeds,
-        timeout=config.request_timeout,
-        max_retries=config.max_retries,
-        label_attempts=config.label_attempts,
-        decontaminate=config.decontaminate,
-        decontamination_data_files=parse_name_path_pairs(
-            config.decontamination_data_file, "--decontamination-data-file"
-        ),
-    )
+    builder = BioInstructBuilder(config, api_key=api_key, decontamination=_decontamination(config))
     config_file = builder.output_dir / GenerateConfig.CONFIG_FILE
     header = (
         "The configuration of this `bioinstruct generate` run (the API key comes from "
@@ -110,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     # A start that fails (bad benchmark name, unreadable data) leaves generate.yaml as it was; once a
     # session has started (run.json rewritten), the file describes the rows it made and stays.
     with recording_config(config, config_file, header, keep_on_error=lambda: _read(run_json) != before):
-        dataset = builder.build(config.num_instructions)
+        dataset = builder.build()
     if config.export_alpaca:
         builder.export_alpaca(config.export_alpaca, limit=config.num_instructions)
     summary = {

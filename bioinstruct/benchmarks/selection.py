@@ -1,7 +1,7 @@
-"""Which benchmarks run here: one function shared by every stage that loads test sets.
+"""Which benchmarks run here: :func:`select`, the one place that decides it for every stage.
 
-Why one function: ``evaluate``, ``decontaminate``, generation's benchmark filter and the quickstart
-each expand names and groups and load test rows; with one rule in one place a group behaves the
+Why one function: ``evaluate``, ``decontaminate`` and the quickstart each expand names and groups
+and load test rows; with one rule in one place a group behaves the
 same everywhere (members that cannot load here are skipped and listed with the reason, e.g. offline
 without a cached copy) and a benchmark named explicitly loads or fails with its one-line error.
 """
@@ -12,14 +12,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bioinstruct.benchmarks.declaration import Benchmark
+from bioinstruct.benchmarks.registry import (
+    get_benchmark,
+    is_benchmark,
+    list_groups,
+    resolve_benchmarks,
+    split_names,
+)
 from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.evaluation import registry
-from bioinstruct.evaluation.registry import Benchmark, get_benchmark, list_groups, resolve_benchmarks
 
 
 @dataclass
 class LoadedBenchmark:
-    """A benchmark chosen by :func:`load_selection` with its test rows (Hub schema) and where they came from."""
+    """A benchmark chosen by :func:`select` with its test rows (Hub schema) and where they came from."""
 
     benchmark: Benchmark
     rows: list[dict]
@@ -54,16 +60,18 @@ def skip_reason(bench: Benchmark, err: Exception | None = None, *, fewshot: bool
     return text.removeprefix(f"benchmark {bench.name!r}: ")
 
 
-def load_selection(
+def select(
     spec: str | Sequence[str],
     data_files: Mapping[str, str | Path] | None = None,
     *,
+    optional: bool = False,
     nothing: str = "nothing to run",
 ) -> tuple[list[LoadedBenchmark], dict[str, str]]:
     """Expand ``spec`` (names and/or groups) and load each benchmark's test rows, the one way every
     stage does it (``evaluate``, ``decontaminate``, generation's filter, the quickstart).
 
-    * A benchmark named explicitly must load: it raises its own one-line error (local-only sets
+    * A benchmark named explicitly must load (unless ``optional``: then every name is treated as a
+      group member, as the quickstart's fixed list is): it raises its own one-line error (local-only sets
       without a file are checked first, before any Hub download).
     * A group member that cannot load here (local-only data not given; a Hub split neither cached nor
       reachable) is returned in ``skipped`` with the reason: a group is a convenience, not a promise.
@@ -71,9 +79,10 @@ def load_selection(
     * A data file for an unknown name is an error with a "did you mean"; nothing loadable at all is an
       error listing each reason.
 
-    Returns (loaded, skipped) in the order of ``spec``; ``nothing`` starts the error when nothing loads.
+    Returns (loaded, skipped) in the order of ``spec``; ``nothing`` starts the error when nothing loads
+    (with ``optional``, nothing loading is not an error: ``loaded`` is empty).
     """
-    names = [part.strip() for part in (spec.split(",") if isinstance(spec, str) else spec) if part.strip()]
+    names = split_names(spec)
     if not names:
         raise ConfigError(
             "no benchmark given; e.g. qa or medqa,pubmedqa (`bioinstruct benchmarks` lists them)"
@@ -85,10 +94,10 @@ def load_selection(
     for name in names:
         for bench in resolve_benchmarks([name]):
             chosen.setdefault(bench.name, bench)
-            if name not in groups or name in registry._REGISTRY:
+            if not optional and (name not in groups or is_benchmark(name)):
                 explicit.add(bench.name)
     for name, path in files.items():
-        if name not in registry._REGISTRY:
+        if not is_benchmark(name):
             try:  # a mistyped --data-file name is an error with a suggestion, not a silent skip
                 get_benchmark(name)
             except ConfigError as err:
@@ -111,10 +120,15 @@ def load_selection(
             skipped[bench.name] = skip_reason(bench, err)
             continue
         loaded.append(LoadedBenchmark(bench, rows, path, bench.name in explicit))
-    if not loaded:
-        reasons = "; ".join(f"{name}: {reason}" for name, reason in skipped.items())
-        raise ConfigError(f"{nothing} in {', '.join(names)} ({reasons})")
+    if not loaded and not optional:
+        raise ConfigError(nothing_loaded(nothing, names, skipped))
     return loaded, skipped
 
 
-__all__ = ["LoadedBenchmark", "load_selection", "skip_reason"]
+def nothing_loaded(nothing: str, names: Sequence[str], skipped: Mapping[str, str]) -> str:
+    """The one-line error when no benchmark of ``names`` can run here, with each reason."""
+    reasons = "; ".join(f"{name}: {reason}" for name, reason in skipped.items())
+    return f"{nothing} in {', '.join(names)} ({reasons})"
+
+
+__all__ = ["LoadedBenchmark", "select", "skip_reason"]

@@ -15,17 +15,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bioinstruct.cli_args import parse_name_path_pairs
-from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.generation.decontamination import (
+from bioinstruct.decontamination.overlap_index import DEFAULT_BENCHMARKS
+from bioinstruct.decontamination.report import (
     DEFAULT_NGRAM,
     DEFAULT_THRESHOLD,
     ContaminationIndex,
     decontaminate,
     row_fields,
 )
+from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.generation.journal import write_json_atomic
-from bioinstruct.generation.tokenization import TOKENIZERS
 from bioinstruct.jsonio import read_records, write_records
+from bioinstruct.similarity.tokenization import TOKENIZERS
 
 INSTRUCTIONS = "instructions.jsonl"  # what `bioinstruct generate` leaves in its output folder
 
@@ -40,9 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--benchmarks",
-        required=True,
+        default=None,
         help="Benchmarks and/or groups to check against, comma-separated (e.g. qa, paper, medqa,pubmedqa); "
-        "`bioinstruct benchmarks` lists them. Group members without data are skipped and reported.",
+        "`bioinstruct benchmarks` lists them. Group members without data are skipped and reported. "
+        f"Default: {','.join(DEFAULT_BENCHMARKS)}, each skipped with the reason when it cannot load here.",
     )
     parser.add_argument(
         "--data-file",
@@ -178,7 +180,8 @@ def run(args: argparse.Namespace) -> int:
     _check_rows(rows, path)
     _check_targets(args, path)
     index = ContaminationIndex.from_benchmarks(
-        args.benchmarks,
+        args.benchmarks or DEFAULT_BENCHMARKS,
+        optional=args.benchmarks is None,
         data_files=data_files,
         ngram=args.ngram,
         rouge_threshold=args.threshold,

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from bioinstruct.errors import ConfigError, DataError, did_you_mean
-from bioinstruct.generation.similarity import filter_near_duplicates
-from bioinstruct.generation.tokenization import TOKENIZERS
 from bioinstruct.jsonio import is_jsonl, read_records, write_records
+from bioinstruct.similarity.rouge import filter_near_duplicates
+from bioinstruct.similarity.tokenization import TOKENIZERS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

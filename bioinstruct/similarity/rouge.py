@@ -43,7 +43,7 @@ from rapidfuzz.distance import LCSseq
 from tqdm.auto import tqdm
 
 from bioinstruct.errors import DataError
-from bioinstruct.generation.tokenization import Tokenizer, get_tokenizer
+from bioinstruct.similarity.tokenization import Tokenizer, get_tokenizer
 
 _SLACK = 1e-9  # bound comparisons: >> float rounding (~1e-15), << any real score gap that matters
 _UNKNOWN = "\x00"  # code point of query tokens absent from the pool: matches nothing
@@ -114,7 +114,7 @@ class SimilarityIndex:
     """Incremental pool of texts answering exact ROUGE-L F queries against all of them.
 
     ``tokenizer``: ``"rouge"`` (rouge_score's default tokenizer; the paper's filter),
-    ``"biomedical"`` (see :mod:`bioinstruct.generation.tokenization`) or a callable.
+    ``"biomedical"`` (see :mod:`bioinstruct.similarity.tokenization`) or a callable.
     """
 
     def __init__(self, tokenizer: str | Tokenizer = "rouge") -> None:

@@ -15,7 +15,7 @@ training, and the scores on that benchmark are then inflated. Two checks, per be
   this rule every generated USMLE-style vignette would count as MedQA contamination.
 * **near-duplicate ROUGE-L** (the self-instruct rule, with the dedup filter's ``>=`` threshold,
   default 0.7): the row's instruction + input against the item's question, exact ROUGE-L through
-  :class:`~bioinstruct.generation.similarity.SimilarityIndex`. This catches paraphrases that share
+  :class:`~bioinstruct.similarity.rouge.SimilarityIndex`. This catches paraphrases that share
   no 13 consecutive words.
 
 Which texts. An item's n-gram text is its question, its input (multiple choice: the question and
@@ -36,12 +36,13 @@ still ends with N clean rows), and :func:`run_report` (the ``decontamination`` e
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
-from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.generation.overlap_index import (
+from bioinstruct.benchmarks.registry import split_names
+from bioinstruct.decontamination.overlap_index import (
     COMMON_NGRAM_ITEMS,
     DEFAULT_NGRAM,
     DEFAULT_THRESHOLD,
@@ -52,6 +53,7 @@ from bioinstruct.generation.overlap_index import (
     load_test_sets,
     normalize_words,
 )
+from bioinstruct.errors import ConfigError, DataError
 
 MAX_EXAMPLES = 5
 Action = Literal["flag", "drop", "reject"]
@@ -199,18 +201,69 @@ class BenchmarkOverlap:
     """Filter rule for the builder: rejects a candidate that overlaps a benchmark's test items.
 
     The reason names the first benchmark, the item id and the method; ``last`` keeps every overlap
-    of the candidate just checked, for its journal event (from which run.json is rebuilt).
+    of the candidate just checked, for its journal event (from which run.json is rebuilt). Pass one
+    to ``BioInstructBuilder(decontamination=...)`` (it implements the builder's ``CandidateCheck``).
     """
 
     name = "benchmark_overlap"
 
-    def __init__(self, index: ContaminationIndex) -> None:
-        self.index = index
+    def __init__(
+        self,
+        index: ContaminationIndex | Callable[[], ContaminationIndex],
+        benchmarks: Sequence[str] = (),
+        ngram: int = DEFAULT_NGRAM,
+    ) -> None:
+        #: the index, or a function that loads it (called by :meth:`prepare`)
+        self._index = index
+        #: what the user named (groups unexpanded), recorded in run.json
+        self.benchmarks = list(benchmarks)
+        self.ngram = index.ngram if isinstance(index, ContaminationIndex) else ngram
+        if isinstance(index, ContaminationIndex) and not self.benchmarks:
+            self.benchmarks = [test_set.name for test_set in index.test_sets]
         self.last: list[Overlap] = []
+
+    @classmethod
+    def for_benchmarks(
+        cls,
+        benchmarks: str | Sequence[str],
+        *,
+        data_files: Mapping[str, str | Path] | None = None,
+        ngram: int = DEFAULT_NGRAM,
+        tokenizer: str = "rouge",
+    ) -> BenchmarkOverlap:
+        """The rule for ``benchmarks`` (names and/or groups; ``data_files`` instead of the Hub). The
+        test items load in :meth:`prepare`: the builder first checks that a resumed run used the same."""
+        names = split_names(benchmarks)
+        if not names:
+            raise ConfigError("no benchmark given to decontaminate against; e.g. medqa,pubmedqa")
+        if isinstance(ngram, bool) or not isinstance(ngram, int) or ngram < 1:
+            raise ConfigError(f"decontamination_ngram must be a whole number >= 1, got {ngram!r}")
+        files = dict(data_files or {})
+
+        def load() -> ContaminationIndex:
+            return ContaminationIndex.from_benchmarks(
+                names, data_files=files, ngram=ngram, tokenizer=tokenizer
+            )
+
+        return cls(load, names, ngram)
+
+    @property
+    def index(self) -> ContaminationIndex:
+        return self.prepare()
+
+    def prepare(self) -> ContaminationIndex:
+        """Load the test items (once): a bad benchmark name or file fails here, before any request."""
+        if not isinstance(self._index, ContaminationIndex):
+            self._index = self._index()
+        return self._index
 
     def __call__(self, candidate: Any) -> str | None:
         self.last = self.index.check(candidate.instruction, candidate.input, candidate.output)
         return f"overlaps {self.last[0].describe()}" if self.last else None
+
+    def report(self, state: Any) -> dict[str, Any]:
+        """run.json's ``decontamination`` entry (see :func:`run_report`)."""
+        return run_report(self.index, state)
 
 
 def run_report(index: ContaminationIndex, state: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The test-item index behind :mod:`bioinstruct.generation.decontamination` (read its docstring first).
+"""The test-item index behind :mod:`bioinstruct.decontamination.report` (read its docstring first).
 
 Why a module of its own: loading benchmark test sets through the registry and answering "which
 test item does this row overlap, and how" is the reusable core; the report, the CLI and the
@@ -8,7 +8,7 @@ How it is fast: each n-gram is reduced to Python's 64-bit ``hash``; a frozenset 
 benchmark's hashes answers "any shared n-gram?" for a row at C speed (``isdisjoint``), and only a
 row with a hit looks up its items (a sorted numpy array of hashes and owners). A hit is confirmed
 on the real words, so a hash collision can never flag a row. ROUGE-L asks one exact, pruned
-:class:`~bioinstruct.generation.similarity.SimilarityIndex` over all benchmarks whether any item
+:class:`~bioinstruct.similarity.rouge.SimilarityIndex` over all benchmarks whether any item
 reaches the threshold (it stops at the first that does); only then are the per-benchmark indexes
 (built on first use) asked which benchmarks and items.
 """
@@ -27,15 +27,19 @@ from typing import Any, Literal
 
 import numpy as np
 
+from bioinstruct.benchmarks import Item, select
+from bioinstruct.benchmarks.registry import split_names
+from bioinstruct.benchmarks.selection import nothing_loaded
 from bioinstruct.errors import ConfigError
-from bioinstruct.evaluation.registry import Item
-from bioinstruct.evaluation.selection import load_selection
-from bioinstruct.generation.similarity import SimilarityIndex
-from bioinstruct.generation.tokenization import Tokenizer, get_tokenizer
+from bioinstruct.similarity.rouge import SimilarityIndex
+from bioinstruct.similarity.tokenization import Tokenizer, get_tokenizer
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_NGRAM = 13
+#: What ``bioinstruct decontaminate`` checks when no --benchmarks are given: the paper's QA test
+#: sets, an explicit list (adding a benchmark to the ``qa`` group does not change it).
+DEFAULT_BENCHMARKS = ("medqa", "medmcqa", "pubmedqa", "bioasq")
 DEFAULT_THRESHOLD = 0.7
 #: n-grams in this many distinct items of one benchmark are its boilerplate and flag nothing.
 COMMON_NGRAM_ITEMS = 3
@@ -80,19 +84,25 @@ class BenchmarkItems:
 
 
 def load_test_sets(
-    benchmarks: str | Sequence[str], data_files: Mapping[str, str | Path] | None = None
+    benchmarks: str | Sequence[str],
+    data_files: Mapping[str, str | Path] | None = None,
+    *,
+    optional: bool = False,
 ) -> tuple[list[BenchmarkItems], dict[str, str]]:
     """Load the test items of ``benchmarks`` (names and/or groups, as ``bioinstruct evaluate``).
 
     ``data_files`` replace the Hub. The rule is the evaluator's
-    (:func:`bioinstruct.evaluation.selection.load_selection`): a benchmark named explicitly that
+    (:func:`bioinstruct.benchmarks.select`): a benchmark named explicitly that
     cannot load is an error; a group member without local data (or offline without a cached copy)
-    is returned in ``skipped`` with the reason.
+    is returned in ``skipped`` with the reason (every name, with ``optional``).
     """
     names = [p.strip() for p in (benchmarks.split(",") if isinstance(benchmarks, str) else benchmarks)]
     if not any(names):
         raise ConfigError("no benchmark given to decontaminate against; e.g. --benchmarks qa")
-    loaded, skipped = load_selection(benchmarks, data_files, nothing="no test items to check against")
+    nothing = "no test items to check against"
+    loaded, skipped = select(benchmarks, data_files, optional=optional, nothing=nothing)
+    if not loaded:
+        raise ConfigError(nothing_loaded(nothing, split_names(benchmarks), skipped))
     chosen = {entry.benchmark.name for entry in loaded} | set(skipped)
     for name in data_files or {}:
         if name not in chosen:
@@ -209,10 +219,11 @@ class ContaminationIndex:
         benchmarks: str | Sequence[str],
         *,
         data_files: Mapping[str, str | Path] | None = None,
+        optional: bool = False,
         **options: Any,
     ) -> ContaminationIndex:
         """Load the test items of ``benchmarks`` (see :func:`load_test_sets`) and index them."""
-        test_sets, skipped = load_test_sets(benchmarks, data_files)
+        test_sets, skipped = load_test_sets(benchmarks, data_files, optional=optional)
         return cls(test_sets, skipped=skipped, **options)
 
     def _benchmark_grams(self, test_set: BenchmarkItems) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,210 @@
+"""The benchmark registry: declarations read from YAML, looked up by name or group.
+
+Adding a benchmark is one YAML file (lm-eval's ``--include_path`` idea)::
+
+    # mmlu_clinical_knowledge.yaml
+    name: mmlu_clinical_knowledge
+    groups: [mmlu_medical]
+    task: multiple_choice
+    hub: {path: cais/mmlu, name: clinical_knowledge, split: test}
+    fewshot_hub: {path: cais/mmlu, name: clinical_knowledge, split: dev}
+    to_item: multiple_choice
+    instruction: Answer the multiple-choice question about clinical knowledge.
+
+then ``register_yaml("mmlu_clinical_knowledge.yaml")`` (or a folder of them; ``bioinstruct evaluate
+--include-path DIR``). A file may hold several declarations (YAML documents separated by
+``---``), and ``include: base.yaml`` takes a file's keys as defaults (a family's shared fields).
+The built-in declarations are ``tasks/*.yaml``, read on first use in ``BUILTIN_FILES`` order,
+which is the order of ``bioinstruct benchmarks`` and of every group.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Callable, Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bioinstruct.benchmarks.declaration import Benchmark, HubSource
+from bioinstruct.errors import ConfigError, did_you_mean
+
+#: The bundled declaration files (``tasks/<name>.yaml``), in listing order.
+BUILTIN_FILES = ("qa", "nli", "ner", "relation", "clinical", "generation", "instructions")
+
+_REGISTRY: dict[str, Benchmark] = {}
+_BUILTINS_LOADED = False
+_FIELDS = {f.name for f in dataclasses.fields(Benchmark)} - {"declared_in"}
+
+
+def register_benchmark(benchmark: Benchmark | Callable[[], Benchmark]) -> Any:
+    """Add a benchmark. Call with a ``Benchmark``, or decorate a function that returns one."""
+    declared = benchmark() if callable(benchmark) and not isinstance(benchmark, Benchmark) else benchmark
+    if not isinstance(declared, Benchmark):
+        raise ConfigError(f"register_benchmark expects a Benchmark, got {type(declared).__name__}")
+    if declared.name in _group_names():
+        raise ConfigError(f"benchmark name {declared.name!r} clashes with a group name")
+    _REGISTRY[declared.name] = declared
+    return benchmark
+
+
+def _yaml_documents(path: Path) -> list[tuple[dict[str, Any], int]]:
+    """The mappings of a YAML file with the line each starts on; a YAML error names ``file:line``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        documents = list(yaml.safe_load_all(text))
+    except OSError as err:
+        raise ConfigError(f"benchmark declaration {str(path)!r}: cannot read it ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {getattr(err, 'problem', None) or err}") from None
+    found = []
+    for node, document in zip(nodes, documents, strict=True):
+        line = node.start_mark.line + 1 if node is not None else 1
+        if document is None:
+            continue
+        if not isinstance(document, dict):
+            raise ConfigError(
+                f"{path}:{line}: a benchmark declaration is a mapping of fields, got {document!r}"
+            )
+        found.append((document, line))
+    return found
+
+
+def declaration_from_mapping(fields: dict[str, Any], where: str) -> Benchmark:
+    """A :class:`Benchmark` from a YAML mapping; a wrong key or value is one line naming ``where``."""
+    fields = dict(fields)
+    unknown = sorted(set(fields) - _FIELDS)
+    for key in unknown:
+        raise ConfigError(
+            f"{where}: unknown field {key!r}{did_you_mean(key, _FIELDS)}; fields: {', '.join(sorted(_FIELDS))}"
+        )
+    missing = [key for key in ("name", "task", "to_item") if key not in fields]
+    if missing:
+        raise ConfigError(f"{where}: a benchmark declaration needs {', '.join(missing)}")
+    for key in ("hub", "fewshot_hub"):
+        value = fields.get(key)
+        if isinstance(value, dict):
+            try:
+                fields[key] = HubSource(**value)
+            except TypeError:
+                raise ConfigError(f"{where}: {key} takes path, name and split, got {sorted(value)}") from None
+        elif value is not None:
+            raise ConfigError(f"{where}: {key} must be a mapping {{path, name, split}}, got {value!r}")
+    fields.setdefault("groups", ())
+    try:
+        return Benchmark(**fields, declared_in=where)
+    except ConfigError as err:
+        prefix = f"benchmark {fields['name']!r}: "
+        raise ConfigError(f"{where}: {str(err).removeprefix(prefix)}") from None
+    except TypeError as err:
+        raise ConfigError(f"{where}: {err}") from None
+
+
+def read_declarations(path: str | Path) -> list[Benchmark]:
+    """The declarations of one YAML file (``include:`` files give defaults)."""
+    path = Path(path)
+    benchmarks = []
+    for document, line in _yaml_documents(path):
+        fields: dict[str, Any] = {}
+        if "include" in document:
+            included = path.parent / str(document.pop("include"))
+            bases = _yaml_documents(included)
+            if len(bases) != 1:
+                raise ConfigError(f"{path}:{line}: include {str(included)!r} must hold one mapping")
+            fields.update(bases[0][0])
+        fields.update(document)
+        benchmarks.append(declaration_from_mapping(fields, f"{path}:{line}"))
+    return benchmarks
+
+
+def register_yaml(path: str | Path) -> list[Benchmark]:
+    """Register the declarations of a YAML file, or of every ``*.yaml`` in a folder (not ``_*.yaml``,
+    which are ``include:`` bases). Returns them; a later declaration of a name replaces the earlier."""
+    _load_builtins()
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.glob("*.y*ml") if not p.name.startswith("_"))
+        if not files:
+            raise ConfigError(f"no benchmark declarations (*.yaml) in folder {str(path)!r}")
+    else:
+        files = [path]
+    declared = [bench for file in files for bench in read_declarations(file)]
+    for bench in declared:
+        register_benchmark(bench)
+    return declared
+
+
+def _load_builtins() -> None:
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    _BUILTINS_LOADED = True
+    folder = resources.files(__package__).joinpath("tasks")
+    for name in BUILTIN_FILES:
+        with resources.as_file(folder.joinpath(f"{name}.yaml")) as file:
+            for bench in read_declarations(file):
+                register_benchmark(bench)
+
+
+def _group_names() -> set[str]:
+    return {group for bench in _REGISTRY.values() for group in bench.groups}
+
+
+def list_benchmarks(group: str | None = None) -> list[Benchmark]:
+    """All registered benchmarks (optionally one group), in registration order."""
+    _load_builtins()
+    return [bench for bench in _REGISTRY.values() if group is None or group in bench.groups]
+
+
+def list_groups() -> dict[str, list[str]]:
+    """Group name -> benchmark names."""
+    _load_builtins()
+    groups: dict[str, list[str]] = {}
+    for bench in _REGISTRY.values():
+        for group in bench.groups:
+            groups.setdefault(group, []).append(bench.name)
+    return groups
+
+
+def is_benchmark(name: str) -> bool:
+    _load_builtins()
+    return name in _REGISTRY
+
+
+def get_benchmark(name: str) -> Benchmark:
+    """The benchmark called ``name``; a typo gets a "did you mean" suggestion."""
+    _load_builtins()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    known = sorted(_REGISTRY) + sorted(list_groups())
+    lowered = {k.lower(): k for k in known}
+    close = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)]
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    raise ConfigError(f"unknown benchmark {name!r}; {hint}known: {', '.join(known)}")
+
+
+def split_names(spec: str | Iterable[str]) -> list[str]:
+    """``"medqa, pubmedqa"`` or ``["medqa"]`` -> the names, stripped, empty ones dropped."""
+    return [part.strip() for part in (spec.split(",") if isinstance(spec, str) else spec) if part.strip()]
+
+
+def resolve_benchmarks(spec: str | Sequence[str]) -> list[Benchmark]:
+    """Expand names and groups (``"medqa,pubmedqa"``, ``"qa"``, ``["paper"]``), keeping order, no repeats."""
+    names = split_names(spec)
+    if not names:
+        raise ConfigError("no benchmark given; run `bioinstruct benchmarks` to list them")
+    groups = list_groups()
+    resolved: dict[str, Benchmark] = {}
+    for name in names:
+        if name in groups and name not in _REGISTRY:
+            for member in groups[name]:
+                resolved.setdefault(member, _REGISTRY[member])
+        else:
+            resolved.setdefault(name, get_benchmark(name))
+    return list(resolved.values())

@@ -1,0 +1,151 @@
+"""Benchmarks as data: a YAML declaration registers a benchmark without Python (MMLU clinical
+knowledge here, as lm-eval's 8-line YAML task), ``include:`` shares a family's fields, a mistake in
+a declaration is one line naming file:line, and ``select`` alone decides what runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bioinstruct.benchmarks import get_benchmark, list_benchmarks, register_yaml, select
+from bioinstruct.benchmarks import registry as benchmark_registry
+from bioinstruct.cli import main
+from bioinstruct.errors import ConfigError, DataError
+
+MMLU_YAML = """\
+# MMLU clinical knowledge (cais/mmlu), few-shot from its dev split: no Python needed.
+name: mmlu_clinical_knowledge
+groups: [mmlu_medical]
+task: multiple_choice
+hub: {path: cais/mmlu, name: clinical_knowledge, split: test}
+fewshot_hub: {path: cais/mmlu, name: clinical_knowledge, split: dev}
+to_item: multiple_choice
+instruction: Answer the multiple-choice question about clinical knowledge with the letter of the correct option.
+"""
+
+#: Rows we wrote in cais/mmlu's schema (question, subject, choices, answer as a 0-based index).
+MMLU_ROWS = [
+    {"question": "Which vessel carries oxygenated blood from the lungs to the heart?", "subject": "clinical_knowledge",
+     "choices": ["Pulmonary artery", "Pulmonary vein", "Aorta", "Vena cava"], "answer": 1},
+    {"question": "Normal adult resting heart rate (beats per minute) is:", "subject": "clinical_knowledge",
+     "choices": ["20-40", "40-50", "60-100", "120-160"], "answer": 2},
+    {"question": "Which electrolyte disturbance causes peaked T waves?", "subject": "clinical_knowledge",
+     "choices": ["Hyperkalaemia", "Hypokalaemia", "Hyponatraemia", "Hypocalcaemia"], "answer": 0},
+]  # fmt: skip
+
+
+@pytest.fixture
+def declared(tmp_path: Path):
+    """Write YAML declarations into tmp_path; names registered by the test are removed afterwards."""
+    before = {bench.name for bench in list_benchmarks()}  # the built-ins loaded first: they stay
+
+    def write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    yield write
+    for name in set(benchmark_registry._REGISTRY) - before:
+        del benchmark_registry._REGISTRY[name]
+
+
+def _mmlu_file(tmp_path: Path) -> Path:
+    data = tmp_path / "mmlu_ck.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in MMLU_ROWS), encoding="utf-8")
+    return data
+
+
+def test_mmlu_clinical_knowledge_is_one_yaml_file(declared, tmp_path):
+    folder = declared("mmlu_clinical_knowledge.yaml", MMLU_YAML).parent
+    assert [bench.name for bench in register_yaml(folder)] == ["mmlu_clinical_knowledge"]
+    bench = get_benchmark("mmlu_clinical_knowledge")
+    assert bench.groups == ("mmlu_medical",) and bench.hub.describe() == "cais/mmlu/clinical_knowledge [test]"
+    assert bench.declared_in == f"{folder / 'mmlu_clinical_knowledge.yaml'}:2"
+    items = bench.items(bench.load_rows(_mmlu_file(tmp_path)))
+    assert [item.gold for item in items] == [1, 2, 0] and items[0].labels == ["A", "B", "C", "D"]
+    # lm-eval's MMLU prompt text: the question, then one "A. ..." line per choice
+    assert items[1].input == (
+        "Normal adult resting heart rate (beats per minute) is:\nA. 20-40\nB. 40-50\nC. 60-100\nD. 120-160"
+    )
+    assert items[0].instruction.startswith("Answer the multiple-choice question about clinical knowledge")
+    # it is not in the qa group, so neither the quickstart's list nor decontamination's default changes
+    assert "mmlu_clinical_knowledge" not in [b.name for b in list_benchmarks("qa")]
+
+
+def test_a_yaml_benchmark_is_evaluated_end_to_end(declared, tmp_path, tiny_model_dir, capsys):
+    declared("mmlu_clinical_knowledge.yaml", MMLU_YAML)
+    out = tmp_path / "eval"
+    argv = ["evaluate", "--model", str(tiny_model_dir), "--include-path", str(tmp_path),
+            "--benchmarks", "mmlu_clinical_knowledge", "--data-file", f"mmlu_clinical_knowledge={_mmlu_file(tmp_path)}",
+            "--template", "plain", "--device", "cpu", "--output-dir", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    (result,) = json.loads((out / "results.json").read_text())["results"]
+    assert result["benchmark"] == "mmlu_clinical_knowledge" and result["n"] == 3
+    assert 0.0 <= result["metrics"]["accuracy"] <= 1.0
+    assert f"- {tmp_path}" in (out / "evaluate.yaml").read_text()  # the rerun registers it again
+
+
+def test_include_gives_a_family_its_defaults(declared, tmp_path):
+    declared("_mmlu.yaml", "groups: [mmlu_medical]\ntask: multiple_choice\nto_item: multiple_choice\n")
+    declared(
+        "mmlu.yaml",
+        "include: _mmlu.yaml\nname: mmlu_anatomy\nhub: {path: cais/mmlu, name: anatomy}\ninstruction: Anatomy.\n"
+        "---\ninclude: _mmlu.yaml\nname: mmlu_college_medicine\ngroups: [mmlu_medical, mine]\n"
+        "hub: {path: cais/mmlu, name: college_medicine}\n",
+    )
+    declared_now = register_yaml(tmp_path)  # _mmlu.yaml is a base, not a declaration
+    assert [(b.name, b.groups, b.task) for b in declared_now] == [
+        ("mmlu_anatomy", ("mmlu_medical",), "multiple_choice"),
+        ("mmlu_college_medicine", ("mmlu_medical", "mine"), "multiple_choice"),
+    ]
+    assert declared_now[1].declared_in.endswith("mmlu.yaml:6")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (MMLU_YAML.replace("to_item:", "to_itme:"), r"mmlu\.yaml:2: unknown field 'to_itme'; did you mean 'to_item'"),
+        (MMLU_YAML.replace("to_item: multiple_choice", "to_item: multiple_choise"),
+         r"mmlu\.yaml:2: to_item: unknown converter 'multiple_choise'; did you mean 'multiple_choice'"),
+        (MMLU_YAML.replace("task: multiple_choice", "task: ranking"), r"mmlu\.yaml:2: task must be"),
+        (MMLU_YAML.replace("name: mmlu_clinical_knowledge\n", ""), r"mmlu\.yaml:2: a benchmark declaration needs name"),
+        (MMLU_YAML.replace("hub: {", "hub: ["), r"mmlu\.yaml:\d+: invalid YAML"),
+        (MMLU_YAML.replace("task: multiple_choice", "task: generation"), r"needs a metric"),
+        (MMLU_YAML.replace("to_item: multiple_choice", "to_item: free_text\nmetric: rogue\ntask: generation")
+         .replace("task: multiple_choice\n", ""), r"metric: unknown scorer 'rogue'; did you mean 'rouge'"),
+    ],
+)  # fmt: skip
+def test_a_wrong_declaration_is_one_line_naming_the_file_and_line(declared, text, message):
+    path = declared("mmlu.yaml", text)
+    with pytest.raises(ConfigError, match=message):
+        register_yaml(path)
+    assert "mmlu_clinical_knowledge" not in benchmark_registry._REGISTRY
+
+
+def test_a_missing_field_in_a_row_names_it(declared, tmp_path):
+    register_yaml(declared("mmlu.yaml", MMLU_YAML))
+    bench = get_benchmark("mmlu_clinical_knowledge")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"question": "q", "answer": 0}) + "\n", encoding="utf-8")
+    with pytest.raises(
+        Exception, match=r"row 0 .* \(KeyError: 'choices'\); expected the fields of cais/mmlu"
+    ):
+        bench.items(bench.load_rows(bad))
+
+
+def test_every_builtin_declaration_comes_from_the_bundled_yaml():
+    for bench in list_benchmarks():
+        assert bench.declared_in and "/benchmarks/tasks/" in bench.declared_in.replace("\\", "/"), bench.name
+        assert bench.instruction or bench.name == "instructions", (
+            f"{bench.name}: its instruction lives in YAML"
+        )
+
+
+def test_select_optional_treats_every_name_as_a_group_member(fixtures_dir):
+    loaded, skipped = select(("medqa", "bioasq"), {"medqa": fixtures_dir / "medqa.jsonl"}, optional=True)
+    assert [entry.benchmark.name for entry in loaded] == ["medqa"] and "needs local data" in skipped["bioasq"]
+    assert select(("bioasq",), None, optional=True) == ([], {"bioasq": skipped["bioasq"]})
+    with pytest.raises(DataError, match="needs local data"):
+        select(("medqa", "bioasq"), {"medqa": fixtures_dir / "medqa.jsonl"})  # named: must load
