@@ -168,12 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     from bioinstruct.cli_args import parse_name_path_pairs
+    from bioinstruct.commands.train import main as train_main
     from bioinstruct.evaluation.evaluator import Evaluator
     from bioinstruct.quickstart import _split_step
     from bioinstruct.quickstart_model import REAL_RECIPE, recipe_steps, sample_qa_files
     from bioinstruct.quickstart_verdict import verdict_lines
     from bioinstruct.resources import data_path
-    from bioinstruct.training.cli import main as train_main
 
     args = parse_args(argv)
     out = Path(args.output_dir)

@@ -47,7 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Flag (or drop) instruction rows that overlap benchmark test items (13-grams, ROUGE-L).",
     ),
     "train": (
-        "bioinstruct.training.cli",
+        "bioinstruct.commands.train",
         "LoRA/QLoRA supervised fine-tuning from a YAML recipe (TRL SFTTrainer).",
     ),
     "evaluate": (
@@ -56,7 +56,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "benchmarks": ("bioinstruct.commands.benchmarks", "List the registered evaluation benchmarks."),
     "push": (
-        "bioinstruct.hub_cli",
+        "bioinstruct.commands.push",
         "Push a generated dataset or a trained adapter to the Hugging Face Hub with its card.",
     ),
 }

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import random
 import subprocess
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bioinstruct.errors import ConfigError
+from bioinstruct.quickstart_data import decontamination_step, local_qa_benchmarks, overlap_rule
 from bioinstruct.quickstart_model import ModelChoice, choose_model, recipe_steps, sample_qa_files
 from bioinstruct.quickstart_outputs import reuse_adapter, write_report
 
@@ -129,13 +129,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output_dir)
     _check_arguments(args, out)
     data_files = parse_name_path_pairs(args.data_file)
-    qa_files, qa_notes = _local_qa_benchmarks(data_files)
+    qa_files, qa_notes = local_qa_benchmarks(data_files)
     choice = choose_model(args.model, out)
     if choice.note:
         print(f"note: {choice.note}", flush=True)
 
     rows, generation_dir = _data_step(args, out, qa_files)
-    decontamination = _decontamination_step(rows, qa_files, out / "data" / "decontamination.json")
+    decontamination = decontamination_step(rows, qa_files, out / "data" / "decontamination.json")
     train_file, heldout_file = _split_step(rows, args.heldout, out / "data")
     adapter_dir = _train_step(args, choice, out, train_file)
     if adapter_dir is None:
@@ -227,7 +227,7 @@ def _data_step(
         base_url=base_url,
         api_key=api_key or "local",  # local servers accept any key; OpenAI itself needs OPENAI_API_KEY
         max_cost_usd=args.max_cost_usd if priced else None,
-        decontamination=_overlap_rule(qa_files),
+        decontamination=overlap_rule(qa_files),
     )
     builder.build(num_instructions=args.num_instructions)
     rows = builder.rows(limit=args.num_instructions)
@@ -239,67 +239,6 @@ def _data_step(
             "raise --num-instructions or --max-cost-usd, or lower --heldout"
         )
     return rows, generation_dir
-
-
-#: The QA benchmarks the quickstart scores and decontaminates against, an explicit list (a benchmark
-#: added to the ``qa`` group does not join it); each is used when its test data is here.
-QUICKSTART_BENCHMARKS = ("medqa", "medmcqa", "pubmedqa", "bioasq")
-
-
-def _local_qa_benchmarks(data_files: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """QA benchmarks whose test data is here: a ``--data-file``, or a copy in the Hugging Face cache.
-
-    Returns ({name: data file or ""}, {name: why it is not evaluated}). An empty path means "the
-    Hub split, from the cache"; nothing is downloaded because the quickstart runs offline.
-    """
-    from bioinstruct.benchmarks import get_benchmark, select
-
-    for name in data_files:
-        get_benchmark(name)  # a typo is an error here, not a silently skipped benchmark
-        if name not in QUICKSTART_BENCHMARKS:
-            raise ConfigError(
-                f"--data-file {name}=...: the quickstart evaluates the QA benchmarks "
-                f"({', '.join(QUICKSTART_BENCHMARKS)}); score {name} with `bioinstruct evaluate "
-                f"--benchmarks {name} --data-file {name}=PATH`"
-            )
-    loaded, notes = select(QUICKSTART_BENCHMARKS, data_files, optional=True)
-    return {entry.benchmark.name: entry.data_file or "" for entry in loaded}, notes
-
-
-def _overlap_rule(qa_files: dict[str, str]):
-    """The generation run's benchmark-overlap rule over the local QA test items (None without any)."""
-    if not qa_files:
-        return None
-    from bioinstruct.decontamination import BenchmarkOverlap
-
-    files = {name: path for name, path in qa_files.items() if path}
-    return BenchmarkOverlap.for_benchmarks(sorted(qa_files), data_files=files)
-
-
-def _decontamination_step(
-    rows: list[dict[str, Any]], qa_files: dict[str, str], report_path: Path
-) -> dict[str, Any] | None:
-    """Check the training rows against the local QA test items, and say what was found."""
-    if not qa_files:
-        print("      decontamination: no QA test data here to check against (pass --data-file medqa=...)")
-        return None
-    from bioinstruct.decontamination import ContaminationIndex, decontaminate
-
-    files = {name: path for name, path in qa_files.items() if path}
-    index = ContaminationIndex.from_benchmarks(sorted(qa_files), data_files=files)
-    report = decontaminate(rows, index).report.to_dict()
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    flagged = report["rows_flagged"]
-    print(
-        f"      decontamination: {flagged} of {report['rows_checked']} rows overlap the test items of "
-        f"{', '.join(sorted(qa_files))} (report: {report_path}); "
-        "`bioinstruct decontaminate DATA --benchmarks qa --output clean.jsonl` drops them"
-    )
-    return report
-
-
-# -- 2. split ----------------------------------------------------------------------------------
 
 
 def _split_step(rows: list[dict[str, Any]], heldout: int, folder: Path) -> tuple[Path, Path]:
@@ -363,7 +302,7 @@ def _train_step(args: argparse.Namespace, choice: ModelChoice, out: Path, train_
         [
             sys.executable,
             "-c",
-            "import sys; from bioinstruct.training.cli import main; "
+            "import sys; from bioinstruct.commands.train import main; "
             "sys.exit(main(sys.argv[1:], prog='bioinstruct quickstart'))",
             "--config",
             str(choice.recipe),

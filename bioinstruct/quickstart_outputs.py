@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bioinstruct.errors import ConfigError
+from bioinstruct.jsonio import write_text_atomically
 
 #: In the adapter folder: what the quickstart trained there (model, steps, data), to reuse or redo it.
 TRAINING_RECORD = "quickstart.json"
@@ -49,7 +50,7 @@ def reuse_adapter(adapter_dir: Path, record: dict[str, Any]) -> bool:
             return finished and (adapter_dir / "adapter_model.safetensors").is_file()
         shutil.rmtree(adapter_dir)  # another model, step count or data: start over
     adapter_dir.mkdir(parents=True)
-    marker.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    write_text_atomically(marker, json.dumps(record, indent=2) + "\n")
     return False
 
 
@@ -133,7 +134,7 @@ def write_report(
     lines += next_steps(report.parent, adapter_dir, choice, data_files or {})
     lines += ["", "## At full scale", ""]
     lines += [f"- {stage}: `{command}`" for stage, command in full_scale.items()]
-    (report / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomically(report / "README.md", "\n".join(lines) + "\n")
     return report
 
 

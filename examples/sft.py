@@ -9,7 +9,7 @@ The same code runs as ``bioinstruct train --config ...``; see bioinstruct/traini
 
 import sys
 
-from bioinstruct.training.cli import main
+from bioinstruct.commands.train import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:], prog="sft.py"))

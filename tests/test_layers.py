@@ -39,9 +39,18 @@ LAYERS = {
     # shared services: the LLM client, benchmark declarations and rows, ROUGE-L similarity
     **dict.fromkeys(("llm", "benchmarks", "similarity"), 1),
     **dict.fromkeys(("generation", "decontamination", "evaluation", "training"), 2),
-    **dict.fromkeys(("cards", "hub", "hub_upload", "hub_cli"), 3),
+    **dict.fromkeys(("cards", "hub", "hub_upload"), 3),
     **dict.fromkeys(
-        ("cli", "commands", "quickstart", "quickstart_model", "quickstart_outputs", "quickstart_verdict"), 4
+        (
+            "cli",
+            "commands",
+            "quickstart",
+            "quickstart_data",
+            "quickstart_model",
+            "quickstart_outputs",
+            "quickstart_verdict",
+        ),
+        4,
     ),
     "testing": 4,  # test helpers (servers) may use everything
 }

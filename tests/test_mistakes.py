@@ -254,7 +254,7 @@ def test_train_help_leads_with_config_without_heavy_imports():
 
 
 def test_short_help_fields_are_real_fields_with_their_defaults():
-    from bioinstruct.training.cli import COMMON_FIELDS
+    from bioinstruct.commands.train import COMMON_FIELDS
     from bioinstruct.training.config import make_parser
 
     actions = {action.dest: action for action in make_parser()._actions if action.type is not None}

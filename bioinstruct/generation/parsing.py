@@ -11,8 +11,11 @@ a ``problem`` the builder journals.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
+
+logger = logging.getLogger(__name__)
 
 FIELDS = ("instruction", "input", "output")
 
@@ -252,3 +255,38 @@ def parse_reply(
     if mode == "numbered":
         return parse_numbered(text, finish_reason, first_index=first_index)
     raise ValueError(f"unknown parse mode {mode!r}; expected 'numbered' or 'json'")
+
+
+class ReplyReader:
+    """Reads a session's generation replies in its format: numbered, or JSON in JSON mode.
+
+    A JSON-mode reply that is not JSON means the server ignores ``response_format``
+    (``transformers serve`` does): say so once, read it as a numbered list, and ask for that from
+    now on (``asks_json`` turns False; run.json records ``json_mode_ignored``).
+    """
+
+    def __init__(self, json_mode: bool, first_index: int) -> None:
+        self.json_mode, self.first_index = json_mode, first_index
+        self.json_ignored = False
+
+    @property
+    def asks_json(self) -> bool:
+        return self.json_mode and not self.json_ignored
+
+    def read(self, text: str | None, finish_reason: str | None, request_id: str) -> tuple[str, ParseResult]:
+        """(the mode it was read in, the parsed reply)."""
+        mode = "json" if self.json_mode else "numbered"
+        result = parse_reply(text, finish_reason, mode=mode, first_index=self.first_index)
+        if mode == "json" and not result.candidates and not looks_like_json(text):
+            if not self.json_ignored:
+                self.json_ignored = True
+                logger.warning(
+                    "--json-mode: reply %s is not JSON (the server ignores response_format); "
+                    "reading replies as numbered lists and asking for that format from now on",
+                    request_id,
+                )
+            mode, result = (
+                "numbered",
+                parse_reply(text, finish_reason, mode="numbered", first_index=self.first_index),
+            )
+        return mode, result

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bioinstruct.generation.filters import Blacklist, CopiedSeedOutput, first_rejection, reply_rules
+from bioinstruct.generation.decisions import CandidateDecisions
 from bioinstruct.generation.journal import (
     INSTRUCTIONS,
     JOURNAL,
@@ -29,7 +29,7 @@ from bioinstruct.generation.journal import (
     settle_previous_teacher,
     write_json_atomic,
 )
-from bioinstruct.generation.parsing import looks_like_json, parse_reply
+from bioinstruct.generation.parsing import ReplyReader
 from bioinstruct.generation.progress import SessionProgress, cost_text
 from bioinstruct.generation.session_labels import LabelSteps
 from bioinstruct.llm.client import (
@@ -39,7 +39,6 @@ from bioinstruct.llm.client import (
     TeacherClient,
     TeacherError,
 )
-from bioinstruct.similarity.rouge import SimilarityIndex
 
 if TYPE_CHECKING:
     from bioinstruct.generation.builder import BioInstructBuilder
@@ -57,8 +56,7 @@ class GenerationSession(LabelSteps):
         self.state, self.target, self._kept = state, target, {}
         #: why the session stopped (complete, budget, zero_yield, stalled, ...) and, for zero_yield, one
         #: line saying why; the builder reads both after the run
-        self.stop_reason: str | None = None
-        self.stop_message: str | None = None
+        self.stop_reason, self.stop_message = None, None  # str | None each
         self._labelling = 0
         self.teacher = TeacherClient(
             self.config.teacher_model,
@@ -75,20 +73,21 @@ class GenerationSession(LabelSteps):
         )
         builder.teacher_url = self.teacher.base_url  # credentials stripped; run.json's config shows it
         self._previous_teacher = settle_previous_teacher(previous_teacher) if previous_teacher else {}
-        self._index = SimilarityIndex(tokenizer=self.config.similarity_tokenizer)
         self._overlap = builder.decontamination  # the benchmark-overlap rule, when decontaminating
-        self._seed_copy, self._blacklist = CopiedSeedOutput(self.builder.seed_tasks), Blacklist()
-        for task in self.builder.seed_tasks:
-            self._index.add(task["instruction"], id=task["id"])
-        for item in [*state.rows, *state.pending]:
-            self._index.add(item["instruction"], id=item["id"])
+        self._decisions = CandidateDecisions(
+            self.config.similarity_threshold,
+            self.config.similarity_tokenizer,
+            builder.seed_tasks,
+            [*state.rows, *state.pending],
+            self._overlap,
+        )
         self._journal = Journal(self.builder.output_dir / JOURNAL)
         self._rows_log = AppendLog(self.builder.output_dir / INSTRUCTIONS)
         self._started, self._session_requests = time.monotonic(), 0
         self._session_replies = self._session_kept = 0
-        #: set when JSON mode met a server that ignores response_format: ask for the numbered list
-        self._json_ignored = False
-        self._terminated = False
+        self._reader = ReplyReader(self.config.json_mode, first_index=self.config.num_prompt_seeds + 1)
+        #: whether SIGTERM ended the session (the builder then raises KeyboardInterrupt)
+        self.terminated = False
         self._progress_bar = SessionProgress(
             len(state.rows),
             target,
@@ -137,7 +136,7 @@ class GenerationSession(LabelSteps):
         loop, main = asyncio.get_running_loop(), asyncio.current_task()
 
         def on_sigterm() -> None:
-            self._terminated = True
+            self.terminated = True
             if main is not None:
                 main.cancel()
 
@@ -146,11 +145,6 @@ class GenerationSession(LabelSteps):
         except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or Windows
             return lambda: None
         return lambda: loop.remove_signal_handler(signal.SIGTERM)
-
-    @property
-    def terminated(self) -> bool:
-        """Whether SIGTERM ended the session (the builder then raises KeyboardInterrupt)."""
-        return self._terminated
 
     def covered(self) -> int:
         return len(self.state.rows) + len(self.state.pending) + self._labelling
@@ -251,7 +245,7 @@ class GenerationSession(LabelSteps):
         sequence = self.state.generation_requests + 1
         request_id = f"gen-{sequence:06d}"
         seeds = self.builder.sample_seeds(sequence)
-        messages = self.builder.generation_messages(seeds, json_mode=self._json_mode)
+        messages = self.builder.generation_messages(seeds, json_mode=self._reader.asks_json)
         seed_ids = [seed["id"] for seed in seeds]
         self.record(
             "request",
@@ -300,7 +294,7 @@ class GenerationSession(LabelSteps):
             "top_p": self.config.top_p,
             "frequency_penalty": self.config.frequency_penalty,
         }
-        if self._json_mode:
+        if self._reader.asks_json:
             options["response_format"] = {"type": "json_object"}
         completion = await self._call(request_id, "generate", messages, **options)
         return request_id, seed_ids, completion
@@ -312,15 +306,7 @@ class GenerationSession(LabelSteps):
         if journal_reply:  # Batch API results arrive without a live call
             self._record_reply("generate", request_id, completion)
         self._session_replies += 1
-        mode = "json" if self.config.json_mode else "numbered"
-        result = parse_reply(
-            completion.text,
-            completion.finish_reason,
-            mode=mode,
-            first_index=self.config.num_prompt_seeds + 1,
-        )
-        if mode == "json" and not result.candidates and not looks_like_json(completion.text):
-            mode, result = self._json_not_honoured(request_id, completion)
+        mode, result = self._reader.read(completion.text, completion.finish_reason, request_id)
         problem = result.problem
         if problem in ("unparseable", "empty") and completion.refusal:  # structured refusal: content is null
             problem = "refusal"
@@ -332,12 +318,7 @@ class GenerationSession(LabelSteps):
             truncated=result.truncated,
             problem=problem,
         )
-        rules, similarity = reply_rules(
-            self._index,
-            self.config.similarity_threshold,
-            self._blacklist,
-            extra=[self._seed_copy, *([self._overlap] if self._overlap else [])],
-        )
+        decisions = self._decisions.for_reply()
         for position, candidate in enumerate(result.candidates, start=1):
             fields = {
                 "id": f"{request_id}-{position:02d}",
@@ -345,52 +326,24 @@ class GenerationSession(LabelSteps):
                 "seed_ids": seed_ids,
                 **candidate.to_dict(),
             }
-            similarity.last = (0.0, None)
-            rejection = first_rejection(candidate, rules)
-            score, match_id = similarity.last
-            most_similar = {"id": match_id, "score": round(score, 4)}
-            if rejection is not None:
-                details = {"most_similar": most_similar} if rejection.filter == "similarity" else {}
-                if self._overlap and rejection.filter == self._overlap.name:
-                    details = {"overlap": [overlap.to_dict() for overlap in self._overlap.last]}
+            decision = decisions.decide(candidate)
+            if decision.rejected is not None:
                 self.record(
                     "candidate",
                     decision="rejected",
-                    filter=rejection.filter,
-                    reason=rejection.reason,
+                    filter=decision.rejected,
+                    reason=decision.reason,
                     **fields,
-                    **details,
+                    **decision.details,
                 )
             elif self.covered() >= self.target:
-                self.record("candidate", decision="surplus", most_similar=most_similar, **fields)
+                self.record("candidate", decision="surplus", **decision.details, **fields)
             else:
-                self._index.add(candidate.instruction, id=fields["id"])
+                self._decisions.reserve(candidate.instruction, fields["id"])
                 self._session_kept += 1
                 self.state.pending.append(
-                    self.record("candidate", decision="kept", most_similar=most_similar, **fields)
+                    self.record("candidate", decision="kept", **decision.details, **fields)
                 )
-
-    @property
-    def _json_mode(self) -> bool:
-        return self.config.json_mode and not self._json_ignored
-
-    def _json_not_honoured(self, request_id: str, completion: Completion) -> tuple[str, Any]:
-        """A JSON-mode reply that is not JSON: the server ignores ``response_format`` (``transformers
-        serve`` does). Say so once, read this reply as a numbered list, and ask for that from now on."""
-        if not self._json_ignored:
-            self._json_ignored = True
-            logger.warning(
-                "--json-mode: reply %s is not JSON (the server ignores response_format); "
-                "reading replies as numbered lists and asking for that format from now on",
-                request_id,
-            )
-        result = parse_reply(
-            completion.text,
-            completion.finish_reason,
-            mode="numbered",
-            first_index=self.config.num_prompt_seeds + 1,
-        )
-        return "numbered", result
 
     # -- progress and run.json -----------------------------------------------------------------
 
@@ -435,7 +388,7 @@ class GenerationSession(LabelSteps):
         }
         merged = merge_teacher_stats(self._previous_teacher, current)
         merged["price_known"] = self.teacher.price is not None
-        merged["json_mode_ignored"] = self._json_ignored
+        merged["json_mode_ignored"] = self._reader.json_ignored
         return merged
 
     def record(self, event: str, **fields: Any) -> dict[str, Any]:

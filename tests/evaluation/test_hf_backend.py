@@ -35,7 +35,7 @@ def flat(rows: list[list[float]]) -> list[float]:
 
 def reference_loglik(backend: HFBackend, context: str, continuation: str) -> float:
     """One unbatched forward pass per option, the way lm-eval defines the score."""
-    ctx, cont = backend._encode_pair(context, continuation)
+    ctx, cont = backend.encode_pair(context, continuation)
     ids = torch.tensor([ctx + cont])
     with backend._variant():
         logprobs = torch.log_softmax(backend.model(input_ids=ids).logits[0].float(), dim=-1)
@@ -72,7 +72,7 @@ def test_options_differing_in_their_last_token_share_one_pass(tiny_model_dir: Pa
     ("\\nB", "\\nC"), so the options are two tokens that differ only in the last one."""
     backend = HFBackend(str(tiny_model_dir), batch_size=8, device="cpu")
     context, options = "<|user|>\nPick one.\n<|assistant|>\n", ["B", "C", "D"]
-    encoded = [backend._encode_pair(context, option)[1] for option in options]
+    encoded = [backend.encode_pair(context, option)[1] for option in options]
     assert {len(ids) for ids in encoded} == {2} and len({ids[0] for ids in encoded}) == 1  # the premise
     calls = []
     original = backend.model.forward
@@ -96,7 +96,7 @@ def test_left_truncation_to_max_length(tiny_model_dir: Path, caplog: pytest.LogC
     tail = backend.encode(long_context)[-16:]
     with torch.inference_mode():
         logprobs = torch.log_softmax(backend.model(input_ids=torch.tensor([tail])).logits[0, -1].float(), -1)
-    expected = [float(logprobs[backend._encode_pair(long_context, c)[1][0]]) for c in (" B", " C")]
+    expected = [float(logprobs[backend.encode_pair(long_context, c)[1][0]]) for c in (" B", " C")]
     assert row == pytest.approx(expected, abs=1e-4)
 
 

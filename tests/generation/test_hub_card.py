@@ -144,7 +144,7 @@ def test_push_cli_uses_the_dataset_target(tmp_path, monkeypatch, capsys):
 def test_push_targets_are_extensible():
     import argparse
 
-    from bioinstruct import hub_cli
+    from bioinstruct.commands import push as hub_cli
 
     seen = {}
     hub_cli.register_target(

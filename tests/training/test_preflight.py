@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bioinstruct.training.cli import main as train_main
+from bioinstruct.commands.train import main as train_main
 from bioinstruct.training.recipe import verify_adapter
 from tests.training.recipe_args import tiny_recipe, write_rows
 

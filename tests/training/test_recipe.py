@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from bioinstruct.commands.train import main as train_main
 from bioinstruct.formatting import render_prompt
-from bioinstruct.training.cli import main as train_main
 from bioinstruct.training.config import parse_training_args
 from bioinstruct.training.recipe import build_trainer
 from tests.generation.test_hub_card import FakeApi

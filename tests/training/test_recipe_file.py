@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bioinstruct.training.cli import main as train_main
+from bioinstruct.commands.train import main as train_main
 from bioinstruct.training.config import parse_training_args
 from bioinstruct.training.recipe_file import effective_recipe, recipe_yaml
 from tests.training.recipe_args import tiny_recipe, write_rows

@@ -26,6 +26,7 @@ from typing import Any
 from bioinstruct.argparsing import check_model_argument
 from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.evaluation.backends import Progress, adapter_labels, cut_at_stop
+from bioinstruct.evaluation.backends.base import TokenizerBackend
 from bioinstruct.evaluation.prompting import Prompt
 from bioinstruct.models import resolve_model
 from bioinstruct.threads import configure_cpu_threads
@@ -64,10 +65,8 @@ def _resolve_device(device: str | None) -> str:
     return device
 
 
-class HFBackend:
+class HFBackend(TokenizerBackend):
     """Batched scoring and generation with a transformers causal LM (+ peft adapters)."""
-
-    supports_loglikelihood = True
 
     def __init__(
         self,
@@ -86,7 +85,7 @@ class HFBackend:
 
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        self.model_name = str(model)
+        super().__init__(model, adapter_labels(adapters))
         check_model_argument(self.model_name, "model")  # not transformers' "Repo id must be in the form"
         for _label, path in adapter_labels(adapters):  # before minutes of loading the base model
             check_model_argument(path, "adapter")
@@ -115,9 +114,7 @@ class HFBackend:
             ) from err
         if self.tokenizer.pad_token_id is None:  # inference only: padding is masked out
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self._adapters = adapter_labels(adapters)
         self.model = self._attach_adapters(base).to(self.device).eval()
-        self._active: str | None = None
         config = base.config
         self.max_length = max_length or next(
             (
@@ -131,14 +128,14 @@ class HFBackend:
         self.dtype = str(next(base.parameters()).dtype).replace("torch.", "")
 
     def _attach_adapters(self, base: Any) -> Any:
-        if not self._adapters:
+        if not self.adapters:
             return base
         from peft import PeftModel
 
-        first_label, first_path = self._adapters[0]
+        first_label, first_path = self.adapters[0]
         try:
             model = PeftModel.from_pretrained(base, first_path, adapter_name=first_label, is_trainable=False)
-            for label, path in self._adapters[1:]:
+            for label, path in self.adapters[1:]:
                 model.load_adapter(path, adapter_name=label, is_trainable=False)
         except (OSError, ValueError) as err:
             raise DataError(
@@ -148,24 +145,17 @@ class HFBackend:
         return model
 
     # -- Backend interface ------------------------------------------------------------------
-    def variants(self) -> list[str | None]:
-        return [None, *(label for label, _ in self._adapters)]
-
     def set_variant(self, adapter: str | None) -> None:
+        super().set_variant(adapter)
         if adapter is not None:
-            if adapter not in dict(self._adapters):
-                raise ConfigError(
-                    f"unknown adapter {adapter!r}; loaded: {', '.join(dict(self._adapters)) or 'none'}"
-                )
             self.model.set_adapter(adapter)
-        self._active = adapter
 
     @contextlib.contextmanager
     def _variant(self) -> Iterator[None]:
         import torch
 
         with torch.inference_mode():
-            if self._adapters and self._active is None:
+            if self.adapters and self.active is None:
                 with self.model.disable_adapter():
                     yield
             else:
@@ -178,25 +168,9 @@ class HFBackend:
             "device": self.device,
             "max_length": self.max_length,
             "batch_size": self.batch_size,
-            "adapters": dict(self._adapters),
+            **super().info(),
             "cpu_threads": self.cpu_threads,
         }
-
-    def prompt_text(self, prompt: Prompt) -> str:
-        if prompt.text is not None:
-            return prompt.text
-        if not getattr(self.tokenizer, "chat_template", None):
-            raise ConfigError(
-                f"model {self.model_name!r} has no chat template; use --template bioinstruct or plain"
-            )
-        return self.tokenizer.apply_chat_template(prompt.messages, tokenize=False, add_generation_prompt=True)
-
-    def encode(self, text: str) -> list[int]:
-        """Token ids as lm-eval encodes them: the tokenizer's special tokens, unless the text
-        already starts with BOS (a rendered chat template)."""
-        bos = self.tokenizer.bos_token
-        add_special = not (bos and text.startswith(bos))
-        return self.tokenizer(text, add_special_tokens=add_special)["input_ids"]
 
     #: ``[cut, total]`` while a caller (the evaluator, per benchmark) collects the truncation
     #: counts to report once; None: each call says it itself.
@@ -216,25 +190,13 @@ class HFBackend:
         elif cut:
             logger.warning("%s", self.truncation_message(cut, total))
 
-    def _encode_pair(
-        self, context: str, continuation: str, context_ids: list[int] | None = None
-    ) -> tuple[list[int], list[int]]:
-        """lm-eval's split: trailing spaces move to the continuation; the continuation's ids are
-        what encoding the whole string adds after the context's ids."""
-        spaces = len(context) - len(context.rstrip())
-        if spaces:
-            context, continuation = context[:-spaces], context[-spaces:] + continuation
-        whole = self.encode(context + continuation)
-        context_ids = self.encode(context) if context_ids is None else context_ids
-        return context_ids, whole[len(context_ids) :]
-
     def loglikelihood(
         self, requests: Sequence[tuple[str, Sequence[str]]], progress: Progress = None
     ) -> list[list[float]]:
         jobs: list[_Job] = []
         for r, (context, continuations) in enumerate(requests):
             context_ids = self.encode(context.rstrip()) if context.strip() else None  # shared by all options
-            pairs = [self._encode_pair(context, cont, context_ids) for cont in continuations]
+            pairs = [self.encode_pair(context, cont, context_ids) for cont in continuations]
             for c, (_, cont) in enumerate(pairs):
                 if not cont:
                     raise DataError(f"continuation {continuations[c]!r} encodes to no tokens")

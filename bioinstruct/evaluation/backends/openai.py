@@ -17,6 +17,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from bioinstruct.evaluation.backends import Progress, cut_at_stop
+from bioinstruct.evaluation.backends.base import BaseBackend
 from bioinstruct.evaluation.prompting import Prompt
 
 
@@ -30,10 +31,8 @@ def run_sync(coroutine: Coroutine[Any, Any, Any]) -> Any:
         return pool.submit(asyncio.run, coroutine).result()
 
 
-class OpenAIBackend:
+class OpenAIBackend(BaseBackend):
     """Greedy (temperature 0) chat completions through the builder's paced, budget-capped client."""
-
-    supports_loglikelihood = False
 
     def __init__(
         self,
@@ -53,9 +52,8 @@ class OpenAIBackend:
     ) -> None:
         from bioinstruct.llm.client import TeacherClient
 
-        self.model_name = model
+        super().__init__(model, [(str(name), str(name)) for name in adapters or []])
         self.temperature = temperature
-        self._adapters = [str(name) for name in adapters or []]
         options = dict(
             base_url=base_url,
             api_key=api_key,
@@ -69,16 +67,8 @@ class OpenAIBackend:
         # One client per served model name; they share one budget by passing on what was spent.
         self._clients = {
             name: TeacherClient(name, max_cost_usd=max_cost_usd, **options)
-            for name in [model, *self._adapters]
+            for name in [model, *dict(self.adapters)]
         }
-        self._max_cost_usd = max_cost_usd
-        self._active = model
-
-    def variants(self) -> list[str | None]:
-        return [None, *self._adapters]
-
-    def set_variant(self, adapter: str | None) -> None:
-        self._active = adapter or self.model_name
 
     def prompt_text(self, prompt: Prompt) -> str:
         return (
@@ -86,13 +76,6 @@ class OpenAIBackend:
             if prompt.text is not None
             else "\n\n".join(f"[{message['role']}] {message['content']}" for message in prompt.messages)
         )
-
-    def loglikelihood(
-        self, requests: Sequence[tuple[str, Sequence[str]]], progress: Progress = None
-    ) -> list[list[float]]:
-        from bioinstruct.errors import ConfigError
-
-        raise ConfigError("the openai backend cannot score log-likelihoods; use --protocol generate")
 
     def generate(
         self,
@@ -102,9 +85,10 @@ class OpenAIBackend:
         stop: Sequence[str] = (),
         progress: Progress = None,
     ) -> list[str]:
-        client = self._clients[self._active]
+        served = self.active or self.model_name
+        client = self._clients[served]
         # The cap holds across variants: what the other clients spent counts as spent here.
-        client.spent_usd = sum(c.stats.cost_usd for name, c in self._clients.items() if name != self._active)
+        client.spent_usd = sum(c.stats.cost_usd for name, c in self._clients.items() if name != served)
 
         async def one(prompt: Prompt) -> str:
             completion = await client.complete(
@@ -132,7 +116,7 @@ class OpenAIBackend:
             "backend": "openai",
             "endpoint": client.base_url,
             "temperature": self.temperature,
-            "adapters": {name: name for name in self._adapters},
+            **super().info(),
             "usage": {name: c.stats.to_dict() for name, c in self._clients.items()},
         }
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from bioinstruct.errors import ConfigError
 from bioinstruct.evaluation.backends import Progress, adapter_labels, cut_at_stop
+from bioinstruct.evaluation.backends.base import TokenizerBackend
 from bioinstruct.evaluation.prompting import Prompt
 
 INSTALL_HINT = (
@@ -21,10 +22,8 @@ INSTALL_HINT = (
 )
 
 
-class VLLMBackend:
+class VLLMBackend(TokenizerBackend):
     """Greedy generation and prompt-logprob scoring with one vLLM engine."""
-
-    supports_loglikelihood = True
 
     def __init__(
         self,
@@ -42,14 +41,13 @@ class VLLMBackend:
             import vllm
         except ImportError as err:
             raise ConfigError(INSTALL_HINT) from err
+        super().__init__(model, adapter_labels(adapters))
         self._vllm = vllm
-        self.model_name = model
-        self._adapters = adapter_labels(adapters)
         self.llm = vllm.LLM(
             model=model,
             dtype=dtype,
             max_model_len=max_length,
-            enable_lora=bool(self._adapters),
+            enable_lora=bool(self.adapters),
             max_lora_rank=max_lora_rank,
             gpu_memory_utilization=gpu_memory_utilization,
             trust_remote_code=trust_remote_code,
@@ -57,30 +55,12 @@ class VLLMBackend:
         )
         self.tokenizer = self.llm.get_tokenizer()
         self._lora: dict[str, Any] = {}
-        if self._adapters:
+        if self.adapters:
             from vllm.lora.request import LoRARequest
 
             self._lora = {
-                label: LoRARequest(label, i + 1, path) for i, (label, path) in enumerate(self._adapters)
+                label: LoRARequest(label, i + 1, path) for i, (label, path) in enumerate(self.adapters)
             }
-        self._active: str | None = None
-
-    def variants(self) -> list[str | None]:
-        return [None, *(label for label, _ in self._adapters)]
-
-    def set_variant(self, adapter: str | None) -> None:
-        if adapter is not None and adapter not in self._lora:
-            raise ConfigError(f"unknown adapter {adapter!r}; loaded: {', '.join(self._lora) or 'none'}")
-        self._active = adapter
-
-    def prompt_text(self, prompt: Prompt) -> str:
-        if prompt.text is not None:
-            return prompt.text
-        return self.tokenizer.apply_chat_template(prompt.messages, tokenize=False, add_generation_prompt=True)
-
-    def _encode(self, text: str) -> list[int]:
-        bos = self.tokenizer.bos_token
-        return self.tokenizer(text, add_special_tokens=not (bos and text.startswith(bos)))["input_ids"]
 
     def loglikelihood(
         self, requests: Sequence[tuple[str, Sequence[str]]], progress: Progress = None
@@ -88,14 +68,11 @@ class VLLMBackend:
         params = self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
         flat, spans = [], []
         for context, continuations in requests:
-            spaces = len(context) - len(context.rstrip())
-            ctx_text = context[:-spaces] if spaces else context
-            ctx = self._encode(ctx_text)
             for continuation in continuations:
-                whole = self._encode(context + continuation)
-                flat.append({"prompt_token_ids": whole})
-                spans.append((len(ctx), whole))
-        outputs = self.llm.generate(flat, params, lora_request=self._lora.get(self._active), use_tqdm=False)
+                ctx, cont = self.encode_pair(context, continuation)
+                flat.append({"prompt_token_ids": ctx + cont})
+                spans.append((len(ctx), ctx + cont))
+        outputs = self.llm.generate(flat, params, lora_request=self._lora.get(self.active), use_tqdm=False)
         scores = []
         for (start, ids), output in zip(spans, outputs, strict=True):
             logprobs = output.prompt_logprobs
@@ -120,7 +97,7 @@ class VLLMBackend:
             max_tokens=max_new_tokens, temperature=0.0, stop=list(stop) or None
         )
         texts = [self.prompt_text(prompt) for prompt in prompts]
-        outputs = self.llm.generate(texts, params, lora_request=self._lora.get(self._active), use_tqdm=False)
+        outputs = self.llm.generate(texts, params, lora_request=self._lora.get(self.active), use_tqdm=False)
         if progress:
             progress(len(prompts))
         return [cut_at_stop(output.outputs[0].text, stop).strip() for output in outputs]
@@ -129,7 +106,7 @@ class VLLMBackend:
         return {
             "backend": "vllm",
             "vllm_version": getattr(self._vllm, "__version__", "?"),
-            "adapters": dict(self._adapters),
+            **super().info(),
         }
 
     def close(self) -> None:
