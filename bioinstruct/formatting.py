@@ -54,7 +54,13 @@ def render_prompt(instruction: str, input: str = "", template: str = "bioinstruc
     spec = _text_templates()[template]
     body = spec["with_input"] if (input or "").strip() else spec["without_input"]
     values = {"instruction": instruction.strip(), "input": (input or "").strip()}
-    return _FIELD.sub(lambda match: values[match.group(1)], body) + spec.get("response_separator", "\n")
+    return fill_fields(body, values) + spec.get("response_separator", "\n")
+
+
+def fill_fields(template: str, values: dict[str, str]) -> str:
+    """``template`` with ``{instruction}`` and ``{input}`` replaced once (braces in the values are safe,
+    unlike ``str.format``)."""
+    return _FIELD.sub(lambda match: values[match.group(1)], template)
 
 
 def render_chat_messages(instruction: str, input: str = "") -> list[dict[str, str]]:  # noqa: A002

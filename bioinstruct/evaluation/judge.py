@@ -31,7 +31,6 @@ import hashlib
 import json
 import logging
 import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -43,6 +42,7 @@ import jinja2
 from bioinstruct.errors import ConfigError
 from bioinstruct.evaluation.judge_parsing import JudgeParseError, example_scores, parse_scores
 from bioinstruct.jsonio import KeyedLog
+from bioinstruct.llm.sync import run_sync
 
 logger = logging.getLogger(__name__)
 
@@ -379,21 +379,4 @@ class Judge:
             finally:
                 await self.client.aclose()
 
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(run())
-        box: dict[str, Any] = {}
-
-        def worker() -> None:
-            try:
-                box["result"] = asyncio.run(run())
-            except BaseException as exc:  # re-raised in the caller's thread
-                box["error"] = exc
-
-        thread = threading.Thread(target=worker, name="bioinstruct-judge")
-        thread.start()
-        thread.join()
-        if "error" in box:
-            raise box["error"]
-        return box["result"]
+        return run_sync(run())

@@ -11,7 +11,6 @@ every item sees the same shots and a rerun sees the same prompt (the cache relie
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -26,7 +25,6 @@ from bioinstruct.errors import ConfigError
 
 PLAIN = "plain"
 CHAT = formatting.CHAT_TEMPLATE_NAME
-_FIELD = re.compile(r"\{(instruction|input)\}")
 
 
 @cache
@@ -74,7 +72,7 @@ def _render_text(item: Item, template: str) -> str:
     if template == PLAIN:
         kind = "multiple_choice" if item.choices is not None else "generation"
         values = {"instruction": item.instruction.strip(), "input": item.input}
-        return _FIELD.sub(lambda match: values[match.group(1)], eval_prompts()[PLAIN][kind])
+        return formatting.fill_fields(eval_prompts()[PLAIN][kind], values)
     return formatting.render_prompt(item.instruction, item.input, template)
 
 

@@ -195,3 +195,28 @@ def test_the_dataclass_is_one_hf_argument_parser_reads_too(tmp_path):
     written = _write(tmp_path / "generate.yaml", "output_dir: r\nnum_instructions: 5\nrequest_seeds: false\n")
     (from_hf,) = transformers.HfArgumentParser(GenerateConfig).parse_yaml_file(str(written))
     assert from_hf == _parse(["--config", str(written)])
+
+
+def test_the_python_api_takes_the_config_and_keywords_build_the_same(tmp_path, openai_server):
+    """``BioInstructBuilder(config)`` and ``BioInstructBuilder(folder, **keywords)`` are one builder: the
+    recorded generate.yaml continues a run started from Python, and keywords override a config."""
+    from bioinstruct.errors import ConfigError
+    from bioinstruct.generation.builder import BioInstructBuilder
+
+    server = openai_server(ScriptedTeacher())
+    out_dir = tmp_path / "run"
+    options = dict(teacher_model="t", base_url=server.base_url, max_concurrency=1, seed=4, timeout=9.0)
+    by_keywords = BioInstructBuilder(out_dir, api_key="local", progress=False, **options)
+    assert by_keywords.config.request_timeout == 9.0 and by_keywords.config.no_progress
+    assert len(by_keywords.build(4)) == 4
+    written = _write(
+        tmp_path / "generate.yaml", yaml.safe_dump(vars(by_keywords.config) | {"num_instructions": 6})
+    )
+    config = _parse(["--config", str(written)])
+    by_config = BioInstructBuilder(config, api_key="local")
+    assert vars(by_config.config) == vars(by_keywords.config) | {"num_instructions": 6}
+    assert len(by_config.build()) == 6  # the config's num_instructions; the run resumes
+    assert json.loads((out_dir / "run.json").read_text())["config"]["seed"] == 4
+    assert BioInstructBuilder(config, api_key="local", seed=9).config.seed == 9
+    with pytest.raises(ConfigError, match="unknown setting 'max_token'; did you mean 'max_tokens'"):
+        BioInstructBuilder(out_dir, max_token=5)

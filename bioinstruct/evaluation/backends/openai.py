@@ -11,24 +11,14 @@ serves each LoRA module under its own name), evaluated one after the other.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from bioinstruct.evaluation.backends import Progress, cut_at_stop
 from bioinstruct.evaluation.backends.base import BaseBackend
 from bioinstruct.evaluation.prompting import Prompt
-
-
-def run_sync(coroutine: Coroutine[Any, Any, Any]) -> Any:
-    """Run ``coroutine`` to completion, also from code that already runs an event loop (notebooks)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+from bioinstruct.llm.sync import run_sync
 
 
 class OpenAIBackend(BaseBackend):
