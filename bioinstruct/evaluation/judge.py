@@ -169,8 +169,6 @@ class Judge:
         self,
         model: str = "gpt-4",
         *,
-        base_url: str | None = None,
-        api_key: str | None = None,
         cache_dir: str | Path | None = None,
         axes: Sequence[str] | None = None,
         reference_position: str = "before_response",
@@ -178,15 +176,13 @@ class Judge:
         temperature: float = 0.0,
         max_tokens: int = 100,
         max_attempts: int = 3,
-        max_concurrency: int = 8,
-        requests_per_minute: float | None = None,
-        tokens_per_minute: float | None = None,
-        max_cost_usd: float | None = None,
-        timeout: float = 120.0,
-        max_retries: int = 6,
         client: Any = None,
         notice: str | None = None,
+        **client_options: Any,
     ) -> None:
+        """``client_options`` go to the shared :class:`~bioinstruct.llm.client.TeacherClient`
+        (``base_url``, ``api_key``, ``max_cost_usd``, ``max_concurrency``, ``requests_per_minute``,
+        ``timeout``, ...), unless a ``client`` is given."""
         if reference_position not in REFERENCE_POSITIONS:
             raise ConfigError(
                 f"judge reference_position must be one of {REFERENCE_POSITIONS}, got {reference_position!r}"
@@ -211,17 +207,7 @@ class Judge:
         if client is None:
             from bioinstruct.llm.client import TeacherClient
 
-            client = TeacherClient(
-                model,
-                base_url=base_url,
-                api_key=api_key,
-                max_concurrency=max_concurrency,
-                requests_per_minute=requests_per_minute,
-                tokens_per_minute=tokens_per_minute,
-                max_cost_usd=max_cost_usd,
-                timeout=timeout,
-                max_retries=max_retries,
-            )
+            client = TeacherClient(model, **client_options)
         self.client = client
 
     def __repr__(self) -> str:

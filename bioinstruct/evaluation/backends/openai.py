@@ -29,35 +29,18 @@ class OpenAIBackend(BaseBackend):
         model: str,
         *,
         adapters: Sequence[str] | None = None,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        max_concurrency: int = 8,
-        requests_per_minute: float | None = None,
-        tokens_per_minute: float | None = None,
-        max_cost_usd: float | None = None,
-        timeout: float = 120.0,
-        max_retries: int = 6,
         temperature: float = 0.0,
-        prices: dict[str, dict[str, float]] | None = None,
+        **client_options: Any,
     ) -> None:
+        """``client_options`` go to the shared :class:`~bioinstruct.llm.client.TeacherClient`
+        (``base_url``, ``api_key``, ``max_cost_usd``, ``max_concurrency``, ``requests_per_minute``, ...)."""
         from bioinstruct.llm.client import TeacherClient
 
         super().__init__(model, [(str(name), str(name)) for name in adapters or []])
         self.temperature = temperature
-        options = dict(
-            base_url=base_url,
-            api_key=api_key,
-            max_concurrency=max_concurrency,
-            requests_per_minute=requests_per_minute,
-            tokens_per_minute=tokens_per_minute,
-            timeout=timeout,
-            max_retries=max_retries,
-            prices=prices,
-        )
         # One client per served model name; they share one budget by passing on what was spent.
         self._clients = {
-            name: TeacherClient(name, max_cost_usd=max_cost_usd, **options)
-            for name in [model, *dict(self.adapters)]
+            name: TeacherClient(name, **client_options) for name in [model, *dict(self.adapters)]
         }
 
     def prompt_text(self, prompt: Prompt) -> str:
