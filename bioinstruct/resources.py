@@ -32,13 +32,3 @@ def data_path(kind: str, name: str | None = None) -> Path:
                 return folder / name
     where = f"{kind}/{name}" if name else kind
     raise BioInstructError(f"bundled data file {where!r} not found; is the bioinstruct install complete?")
-
-
-def package_file(*parts: str) -> Path:
-    """Path to a file inside the ``bioinstruct`` package (prompts, seed tasks)."""
-    path = Path(str(resources.files("bioinstruct").joinpath(*parts)))
-    if not path.exists():
-        raise BioInstructError(
-            f"package file {'/'.join(parts)!r} not found; is the bioinstruct install complete?"
-        )
-    return path

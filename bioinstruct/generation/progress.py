@@ -14,7 +14,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TextIO
 
 
 def cost_text(cost_usd: float, priced: bool) -> str:
@@ -107,8 +107,4 @@ class SessionProgress:
             self._clock_task = None
         if self.lines:
             self.print_line()
-        self._bar.close()
-
-    def close_now(self) -> Any:
-        """Close the bar outside the loop (the clock task dies with its loop)."""
         self._bar.close()

@@ -92,9 +92,6 @@ class _Postings:
         self.counts[self.size] = count
         self.size += 1
 
-    def view(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.items[: self.size], self.counts[: self.size]
-
     def shared(self, query_count: int) -> np.ndarray:
         """``min(count, query_count)`` for every item holding the token."""
         counts = self.counts[: self.size]
