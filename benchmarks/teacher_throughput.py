@@ -7,12 +7,20 @@ and prints achieved requests/min against it (target: >= 95%). The limiter allows
 second's worth of requests (OpenAI enforces per-minute limits over short windows), so short runs can
 read slightly above 100%.
 
+Three more scenarios give the client no limits at all and let it learn them (self-tuning pacing,
+``bioinstruct/llm/pacing.py``) from a server that enforces 600 requests/min (a bucket of one
+second's worth, as OpenAI quantizes) with 0.2 s latency: ``headers`` advertises the limit in
+``x-ratelimit-*`` headers (goal: >= 95% of it, < 1% of requests answered 429); ``halving`` halves
+an advertised 1,200/min to 600 after 10 s (goal: back under the new limit within 30 s);
+``no-headers`` advertises nothing, so AIMD on the 429s finds it (goal: >= 85% of the limit).
+
 The projection then answers "how long will the paper-sized run take at a GPT-4-class limit?"
 from a request shape (prompt ~1,100 tokens with 3 seeds, reply ~2,500 tokens for 20 tasks, N kept
 per request) given as flags with documented defaults.
 
     python benchmarks/teacher_throughput.py                 # three scenarios (~75 s) + projection
     python benchmarks/teacher_throughput.py --scenario rpm --rpm 1200 --requests 400
+    python benchmarks/teacher_throughput.py --scenario learn   # the three learning scenarios (~2.5 min)
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import time
 
 from bioinstruct.llm.client import TeacherClient, estimate_prompt_tokens, load_price_table
 from bioinstruct.testing.openai_server import LocalOpenAIServer, Reply
+from bioinstruct.testing.rate_limited import RateLimitedTeacher
 
 SCENARIOS = {
     # name: (latency s, concurrency, rpm, tpm, requests, max_tokens)
@@ -91,6 +100,73 @@ def run_scenario(
     return achieved / limit
 
 
+LEARN_LATENCY, LEARN_CONCURRENCY = 0.2, 16
+
+
+def learn_scenario(name: str, seconds: float) -> bool:
+    """Drive a client with no limits for ``seconds`` against a rate-limited server; print and judge."""
+    advertise = name != "no-headers"
+    limit = 1200.0 if name == "halving" else 600.0
+    teacher = RateLimitedTeacher(limit, advertise=advertise, latency=LEARN_LATENCY)
+    with LocalOpenAIServer(teacher) as server:
+        client = TeacherClient(
+            "local", base_url=server.base_url, api_key="local", max_concurrency=LEARN_CONCURRENCY,
+            max_retries=50, backoff_base=0.2, backoff_max=2.0,
+        )  # fmt: skip
+        halving = None
+        if name == "halving":
+            import threading
+
+            halving = threading.Timer(10.0, teacher.set_limit, [limit / 2])
+            halving.start()
+        start = time.monotonic()
+
+        async def keep_busy() -> None:
+            async def worker() -> None:
+                while time.monotonic() - start < seconds:
+                    await client.complete([{"role": "user", "content": PROMPT}], max_tokens=64)
+
+            try:
+                await asyncio.gather(*(worker() for _ in range(LEARN_CONCURRENCY)))
+            finally:
+                await client.aclose()
+
+        asyncio.run(keep_busy())
+        end = time.monotonic()
+    refused = len(teacher.refused) / max(1, len(teacher.accepted) + len(teacher.refused))
+    if name == "halving":
+        # the first second from the halving on after which every trailing 5 s window is under the new limit
+        new = limit / 2
+        settled = next(
+            (
+                t
+                for t in range(int(seconds) - 15)
+                if all(
+                    teacher.accepted_per_minute(start + 10 + u, start + 15 + u) <= new * 1.02
+                    for u in range(t, int(seconds) - 15)
+                )
+            ),
+            None,
+        )
+        after = teacher.accepted_per_minute(start + 20, end)
+        ok = settled is not None and settled <= 30
+        print(
+            f"halving     1200 -> 600 req/min at t=10 s: under the new limit {settled} s after the halving "
+            f"(goal <= 30 s); {after:.1f} req/min from t=20 s = {after / new:.3f} of it; 429s {100 * refused:.2f}% "
+            f"-> {'PASS' if ok else 'BELOW TARGET'}"
+        )
+        return ok
+    achieved = teacher.accepted_per_minute(start, end)
+    goal = 0.95 if advertise else 0.85
+    ok = achieved / limit >= goal and (refused < 0.01 or not advertise)
+    print(
+        f"{name:11s} limit {limit:.0f} req/min ({'advertised' if advertise else 'not advertised'}), no limits "
+        f"given: {achieved:.1f} req/min = {achieved / limit:.3f} of it (goal >= {goal}); 429s {100 * refused:.2f}% "
+        f"(goal < 1% with headers); paced to {client.pacer.describe()} -> {'PASS' if ok else 'BELOW TARGET'}"
+    )
+    return ok
+
+
 def project(args: argparse.Namespace) -> None:
     """Wall-clock time and cost of a paper-sized run at the given limits and request shape."""
     requests = math.ceil(args.target / args.kept_per_request)
@@ -129,7 +205,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--scenario", choices=[*SCENARIOS, "all", "none"], default="all")
+    parser.add_argument(
+        "--scenario",
+        choices=[*SCENARIOS, "headers", "halving", "no-headers", "learn", "all", "none"],
+        default="all",
+    )
+    parser.add_argument("--seconds", type=float, default=50, help="length of each learning scenario")
     parser.add_argument("--latency", type=float, help="server latency in seconds (overrides the scenario's)")
     parser.add_argument("--concurrency", type=int, help="max_concurrency (overrides the scenario's)")
     parser.add_argument("--rpm", type=float, help="requests_per_minute (overrides the scenario's)")
@@ -150,7 +231,14 @@ def main() -> None:
     parser.add_argument("--projection-model", default="gpt-4", help="model whose price table entry to use")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    names = list(SCENARIOS) if args.scenario == "all" else [] if args.scenario == "none" else [args.scenario]
+    learning = ["headers", "halving", "no-headers"]
+    if args.scenario in ("all", "learn", *learning):
+        chosen = learning if args.scenario in ("all", "learn") else [args.scenario]
+        results = [learn_scenario(name, args.seconds) for name in chosen]
+        print(f"learning scenarios: {'PASS' if all(results) else 'BELOW TARGET'}")
+    names = (
+        list(SCENARIOS) if args.scenario == "all" else [args.scenario] if args.scenario in SCENARIOS else []
+    )
     ratios = []
     for name in names:
         latency, concurrency, rpm, tpm, requests, max_tokens = SCENARIOS[name]

@@ -355,7 +355,7 @@ class GenerationSession(LabelSteps):
         return {
             "requests": f"{self._session_requests} ({in_flight} in flight)",
             "candidates": f"{self.state.candidates} ({self.state.passed_filters} passed filters)",
-            "req/min": f"{self._session_requests / minutes:.1f}",
+            "req/min": f"{self._session_requests / minutes:.1f} (paced to {self.teacher.pacer.describe()})",
             "cost": cost_text(self.teacher.total_cost_usd, self.teacher.price is not None),
         }
 
@@ -389,6 +389,7 @@ class GenerationSession(LabelSteps):
         merged = merge_teacher_stats(self._previous_teacher, current)
         merged["price_known"] = self.teacher.price is not None
         merged["json_mode_ignored"] = self._reader.json_ignored
+        merged["pacing"] = self.teacher.pacer.snapshot()  # this session's estimate, not a sum
         return merged
 
     def record(self, event: str, **fields: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 import uuid
@@ -45,6 +46,7 @@ from bioinstruct.llm.outcomes import (
     _MalformedReplyError,
     _MissingCredentialsError,
 )
+from bioinstruct.llm.pacing import START_RPM, AdvertisedLimits, Pacer
 from bioinstruct.llm.pricing import (
     estimate_prompt_tokens,
     load_price_table,
@@ -91,6 +93,8 @@ class _LoopState:
     rpm: AsyncLimiter | None
     tpm: AsyncLimiter | None
     budget_changed: asyncio.Event
+    #: the :class:`Pacer` version the limiters were built for
+    pacing: int = -1
 
 
 class TeacherClient(CostLedger):
@@ -127,6 +131,10 @@ class TeacherClient(CostLedger):
         self.max_concurrency = int(max_concurrency)
         self.requests_per_minute = requests_per_minute
         self.tokens_per_minute = tokens_per_minute
+        #: the rates paced to: the typed limits as ceilings, the server's headers, or learned by AIMD
+        self.pacer = Pacer(
+            requests_per_minute, tokens_per_minute, start_rpm=max(START_RPM, 60.0 * max_concurrency)
+        )
         self.max_cost_usd = max_cost_usd
         self.spent_usd = float(spent_usd)
         self.timeout = float(timeout)
@@ -188,29 +196,49 @@ class TeacherClient(CostLedger):
         """State for the running loop; rebuilt when a later ``asyncio.run`` reuses this client."""
         loop = asyncio.get_running_loop()
         if self._state is None or self._state.loop is not loop:
-            rpm = tpm = None
-            if self.requests_per_minute:
-                burst = max(1.0, self.requests_per_minute / 60)  # one second's worth, as OpenAI quantizes
-                rpm = AsyncLimiter(burst, 60 * burst / self.requests_per_minute)
-            if self.tokens_per_minute:
-                burst = max(1.0, self.tokens_per_minute / 60)
-                tpm = AsyncLimiter(burst, 60 * burst / self.tokens_per_minute)
             sdk, self._spare_sdk = self._spare_sdk or self._make_sdk(), None
-            self._state = _LoopState(
-                loop, sdk, ShrinkableSlots(self.concurrency_limit), rpm, tpm, asyncio.Event()
-            )
+            slots = ShrinkableSlots(self.concurrency_limit)
+            self._state = _LoopState(loop, sdk, slots, None, None, asyncio.Event())
         return self._state
+
+    async def _limiters(self, state: _LoopState) -> None:
+        """(Re)build the per-minute limiters whose rate the pacer changed. The burst is one second's
+        worth for a known limit (OpenAI quantizes per-minute limits to short windows), one request
+        while AIMD is still learning; a rebuilt limiter starts with its burst spent (the old one's
+        burst has just gone out)."""
+        first, state.pacing = state.pacing < 0, self.pacer.version
+        for attribute, rate in (("rpm", self.pacer.rpm), ("tpm", self.pacer.tpm)):
+            current = getattr(state, attribute)
+            if (
+                current is not None
+                and rate
+                and math.isclose(current.max_rate * 60 / current.time_period, rate)
+            ):
+                continue
+            limiter = None
+            if rate:
+                burst = max(1.0, rate / 60) if attribute == "tpm" or not self.pacer.learning else 1.0
+                limiter = AsyncLimiter(burst, 60 * burst / rate)
+                if not first:
+                    await limiter.acquire(burst)
+            setattr(state, attribute, limiter)
 
     async def _pace(self, state: _LoopState, tokens: int) -> None:
         while (wait := self._pause_until - time.monotonic()) > 0:
             await asyncio.sleep(wait)
-        if state.rpm is not None:
-            await state.rpm.acquire()
+        while True:  # a request that waited at a limiter the pacer has since replaced waits again
+            if state.pacing != self.pacer.version:
+                await self._limiters(state)
+            version = state.pacing
+            if state.rpm is not None:
+                await state.rpm.acquire()
+            if state.pacing == version:
+                break
         if state.tpm is not None:
-            if tokens > self.tokens_per_minute:
+            if tokens > self.pacer.tpm:
                 raise ConfigError(
                     f"teacher: one request needs ~{tokens} tokens (prompt + max_tokens), more than "
-                    f"tokens_per_minute={self.tokens_per_minute}; lower max_tokens or raise the limit"
+                    f"tokens_per_minute={self.pacer.tpm:.0f}; lower max_tokens or raise the limit"
                 )
             while tokens > 0:
                 chunk = min(tokens, state.tpm.max_rate)
@@ -225,35 +253,6 @@ class TeacherClient(CostLedger):
         except TeacherAuthError as err:
             self._fatal = str(err)
             raise
-
-    def to_completion(
-        self, response: ChatCompletion, request_id: str, attempts: int, discount: float = 1.0
-    ) -> Completion:
-        """Build a :class:`Completion` from an SDK ``ChatCompletion`` (also used for Batch API output)."""
-        choice = response.choices[0]
-        usage = response.usage
-        prompt_tokens = usage.prompt_tokens if usage else 0
-        completion_tokens = usage.completion_tokens if usage else 0
-        return Completion(
-            text=choice.message.content or "",
-            finish_reason=choice.finish_reason or "unknown",
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            cost_usd=self.cost(prompt_tokens, completion_tokens, discount),
-            request_id=request_id,
-            response_id=response.id,
-            model=response.model,
-            attempts=attempts,
-            refusal=getattr(choice.message, "refusal", None),
-        )
-
-    def record(self, completion: Completion) -> None:
-        """Add a successful completion's usage to :attr:`stats`."""
-        self.stats.succeeded += 1
-        self.stats.prompt_tokens += completion.prompt_tokens
-        self.stats.completion_tokens += completion.completion_tokens
-        reasons = self.stats.finish_reasons
-        reasons[completion.finish_reason] = reasons.get(completion.finish_reason, 0) + 1
 
     async def complete(
         self,
@@ -323,14 +322,19 @@ class TeacherClient(CostLedger):
                     if self._fatal is not None:  # another request hit 401/403/404: do not send this one
                         raise TeacherAuthError(self._fatal)
                     await self._pace(state, pace_tokens)
+                    self.pacer.on_send()
                     async with asyncio.timeout(self.timeout):
-                        response = await state.sdk.chat.completions.create(
+                        raw = await state.sdk.chat.completions.with_raw_response.create(
                             **params, extra_headers={"X-Client-Request-Id": request_id}
                         )
+                    self._observe(raw.headers)
+                    response = raw.parse()
                     if not response.choices:
                         raise _MalformedReplyError("reply without choices")
                     return response, attempt
             except (openai.OpenAIError, TimeoutError, _MalformedReplyError) as exc:
+                if isinstance(exc, openai.APIStatusError):
+                    self._observe(exc.response.headers, refused=exc.status_code in (429, 503, 529))
                 cause, retry_after = self.classify_error(exc)
                 if cause == "timeout":
                     self._after_timeout(state)
@@ -361,6 +365,14 @@ class TeacherClient(CostLedger):
                     "teacher: %s on %s (attempt %d), retrying in %.2fs", cause, request_id, attempt, delay
                 )
                 await asyncio.sleep(delay)
+
+    def _observe(self, headers: Any, refused: bool = False) -> None:
+        """Feed a reply's rate-limit headers (or a refusal) to the pacer; wait for a reset when
+        the headers say nothing remains."""
+        limits = AdvertisedLimits.from_headers(headers)
+        (self.pacer.on_refusal if refused else self.pacer.on_reply)(limits)
+        if limits is not None and (wait := limits.wait()) > 0:
+            self._pause_until = max(self._pause_until, time.monotonic() + min(wait, self.max_retry_wait))
 
     def _after_timeout(self, state: _LoopState) -> None:
         """Halve the requests in flight: the abandoned one is still generating on the server."""

@@ -6,7 +6,8 @@ reserved before it is sent and settled from the reported usage on reply, so requ
 never add up past the cap; a request that does not fit waits for in-flight ones to settle below
 their reservation, or fails at once with :class:`BudgetExceededError` when it could never fit. The
 Batch API runner reserves a whole batch with :meth:`CostLedger.reserve_now` and settles it the same
-way. This is a mixin: the client holds the state (below) and calls these methods.
+way. This is a mixin: the client holds the state (below) and calls these methods; it also turns a reply
+into a priced :class:`Completion` and counts its usage.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bioinstruct.llm.outcomes import BudgetExceededError, TeacherStats
+from bioinstruct.llm.outcomes import BudgetExceededError, Completion, TeacherStats
 from bioinstruct.llm.pricing import prompt_token_bound
 
 if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletion
+
     from bioinstruct.llm.client import _LoopState
 
 logger = logging.getLogger("bioinstruct.llm.client")  # the client's own log: the ledger is part of it
@@ -85,3 +88,32 @@ class CostLedger:
                 self.reserve_now(amount)  # raises with the full explanation
             state.budget_changed.clear()  # in-flight requests may settle below their reservation
             await state.budget_changed.wait()
+
+    def to_completion(
+        self, response: ChatCompletion, request_id: str, attempts: int, discount: float = 1.0
+    ) -> Completion:
+        """Build a :class:`Completion` from an SDK ``ChatCompletion`` (also used for Batch API output)."""
+        choice = response.choices[0]
+        usage = response.usage
+        prompt_tokens = usage.prompt_tokens if usage else 0
+        completion_tokens = usage.completion_tokens if usage else 0
+        return Completion(
+            text=choice.message.content or "",
+            finish_reason=choice.finish_reason or "unknown",
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=self.cost(prompt_tokens, completion_tokens, discount),
+            request_id=request_id,
+            response_id=response.id,
+            model=response.model,
+            attempts=attempts,
+            refusal=getattr(choice.message, "refusal", None),
+        )
+
+    def record(self, completion: Completion) -> None:
+        """Add a successful completion's usage to :attr:`stats`."""
+        self.stats.succeeded += 1
+        self.stats.prompt_tokens += completion.prompt_tokens
+        self.stats.completion_tokens += completion.completion_tokens
+        reasons = self.stats.finish_reasons
+        reasons[completion.finish_reason] = reasons.get(completion.finish_reason, 0) + 1

@@ -223,7 +223,8 @@ def test_concurrency_limit_is_respected(openai_server):
         return Reply("ok")
 
     server = openai_server(responder)
-    results = asyncio.run(_gather(_client(server, max_concurrency=3), [f"p{i}" for i in range(12)]))
+    # enough requests for the pacer's ramp (from 3/s, doubling every 0.25 s) to reach the cap
+    results = asyncio.run(_gather(_client(server, max_concurrency=3), [f"p{i}" for i in range(100)]))
     assert all(isinstance(r, Completion) for r in results)
     assert state["peak"] == 3
 
