@@ -127,14 +127,11 @@ class TeacherClient(CostLedger):
         bad += [f"{k}={v!r} (must be >= 0)" for k, v in non_negative.items() if v is not None and v < 0]
         if bad:
             raise ConfigError("teacher: " + "; ".join(bad))
-        self.model = model
-        self.max_concurrency = int(max_concurrency)
-        self.requests_per_minute = requests_per_minute
-        self.tokens_per_minute = tokens_per_minute
+        self.model, self.max_concurrency = model, int(max_concurrency)
+        self.requests_per_minute, self.tokens_per_minute = requests_per_minute, tokens_per_minute
         #: the rates paced to: the typed limits as ceilings, the server's headers, or learned by AIMD
-        self.pacer = Pacer(
-            requests_per_minute, tokens_per_minute, start_rpm=max(START_RPM, 60.0 * max_concurrency)
-        )
+        start = max(START_RPM, 60.0 * max_concurrency)
+        self.pacer = Pacer(requests_per_minute, tokens_per_minute, start_rpm=start)
         self.max_cost_usd = max_cost_usd
         self.spent_usd = float(spent_usd)
         self.timeout = float(timeout)
