@@ -178,7 +178,8 @@ class Benchmark:
             return self._read_file(Path(data_file))
         if self.hub is None:
             raise DataError(
-                f"benchmark {self.name!r} needs local data: {self.how_to_get or 'pass data_files'}"
+                f"benchmark {self.name!r} needs local data: "
+                f"{self.how_to_get or f'pass --data-file {self.name}=PATH (data_files={{{self.name!r}: PATH}})'}"
             )
         return load_hub_rows(self.hub, self.name)
 
@@ -229,7 +230,13 @@ class Benchmark:
             except (KeyError, IndexError, ValueError, TypeError, AttributeError) as err:
                 where = f" in {source}" if source else ""
                 raise DataError(
-                    f"benchmark {self.name!r}: row {index}{where} does not match the expected schema "
-                    f"({type(err).__name__}: {err}); expected the fields of {self.source}"
+                    f"benchmark {self.name!r}: row {index} (counting from 0){where} does not match the expected "
+                    f"schema ({type(err).__name__}: {err}); expected the fields of {self.source}{self._schema_hint()}"
                 ) from err
         return items
+
+    def _schema_hint(self) -> str:
+        """`` (<the converter's first docstring line>)`` (what a row needs), or nothing."""
+        function = getattr(self.to_item, "func", self.to_item)
+        doc = (getattr(function, "__doc__", None) or "").strip().splitlines()
+        return f" ({doc[0].rstrip('.')})" if doc else ""

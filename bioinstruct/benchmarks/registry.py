@@ -20,7 +20,6 @@ which is the order of ``bioinstruct benchmarks`` and of every group.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 from collections.abc import Callable, Iterable, Sequence
 from importlib import resources
@@ -37,7 +36,15 @@ BUILTIN_FILES = ("qa", "nli", "ner", "relation", "clinical", "generation", "inst
 
 _REGISTRY: dict[str, Benchmark] = {}
 _BUILTINS_LOADED = False
-_FIELDS = {f.name for f in dataclasses.fields(Benchmark)} - {"declared_in"}
+#: The fields a YAML declaration may hold, with their types (the scorer's functions come by name, in
+#: ``metric``; ``corpus_metrics``/``item_score``/``ci`` callables only from Python).
+_YAML_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "name": str, "groups": (list, str), "task": str, "to_item": str, "instruction": str, "options": dict,
+    "hub": dict, "fewshot_hub": dict, "read_local": str, "how_to_get": str, "items_note": str,
+    "local_items_note": str, "description": str, "max_new_tokens": int, "default_num_fewshot": int,
+    "metric": str, "primary_metric": str, "judge_axes": list, "citation": str,
+}  # fmt: skip
+_FIELDS = set(_YAML_FIELDS)
 
 
 def register_benchmark(benchmark: Benchmark | Callable[[], Benchmark]) -> Any:
@@ -87,6 +94,20 @@ def declaration_from_mapping(fields: dict[str, Any], where: str) -> Benchmark:
     missing = [key for key in ("name", "task", "to_item") if key not in fields]
     if missing:
         raise ConfigError(f"{where}: a benchmark declaration needs {', '.join(missing)}")
+    for key, value in fields.items():
+        expected = _YAML_FIELDS[key]
+        if value is not None and (not isinstance(value, expected) or isinstance(value, bool)):
+            kinds = " or ".join(
+                kind.__name__ for kind in (expected if isinstance(expected, tuple) else (expected,))
+            )
+            raise ConfigError(f"{where}: {key} must be a {kinds}, got {value!r}")
+    for key, least in (("max_new_tokens", 1), ("default_num_fewshot", 0)):
+        if key in fields and fields[key] < least:
+            raise ConfigError(f"{where}: {key} must be at least {least}, got {fields[key]}")
+    if fields["task"] == "multiple_choice" and fields.get("primary_metric", "accuracy") != "accuracy":
+        raise ConfigError(
+            f"{where}: a multiple_choice benchmark is scored by accuracy, not {fields['primary_metric']!r}"
+        )
     for key in ("hub", "fewshot_hub"):
         value = fields.get(key)
         if isinstance(value, dict):
@@ -135,9 +156,23 @@ def register_yaml(path: str | Path) -> list[Benchmark]:
     else:
         files = [path]
     declared = [bench for file in files for bench in read_declarations(file)]
+    seen: dict[str, Benchmark] = {}
+    for bench in declared:
+        # the same file registered again (a rerun from evaluate.yaml) replaces its own declarations
+        before = seen.get(bench.name) or _REGISTRY.get(bench.name)
+        if before is not None and (bench.name in seen or _file_of(before) != _file_of(bench)):
+            where = f"declared in {before.declared_in}" if before.declared_in else "registered from Python"
+            raise ConfigError(
+                f"{bench.declared_in}: benchmark {bench.name!r} is already {where}; give yours another name"
+            )
+        seen[bench.name] = bench
     for bench in declared:
         register_benchmark(bench)
     return declared
+
+
+def _file_of(bench: Benchmark) -> str | None:
+    return bench.declared_in.rpartition(":")[0] if bench.declared_in else None
 
 
 def _load_builtins() -> None:

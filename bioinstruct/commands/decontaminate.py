@@ -47,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"Default: {','.join(DEFAULT_BENCHMARKS)}, each skipped with the reason when it cannot load here.",
     )
     parser.add_argument(
+        "--include-path",
+        action="append",
+        metavar="PATH",
+        help="A benchmark declaration YAML file or folder to register first (as `bioinstruct evaluate`); repeatable.",
+    )
+    parser.add_argument(
         "--data-file",
         action="append",
         metavar="NAME=PATH",
@@ -179,6 +185,10 @@ def run(args: argparse.Namespace) -> int:
     rows, path = _read_data(args.data)
     _check_rows(rows, path)
     _check_targets(args, path)
+    from bioinstruct.benchmarks import register_yaml
+
+    for path in args.include_path or []:
+        register_yaml(path)
     index = ContaminationIndex.from_benchmarks(
         args.benchmarks or DEFAULT_BENCHMARKS,
         optional=args.benchmarks is None,

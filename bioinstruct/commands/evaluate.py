@@ -37,11 +37,22 @@ BERTSCORE_MODEL_ENV = "BIOINSTRUCT_BERTSCORE_MODEL"
 
 
 def effective_config(config: EvaluateConfig) -> EvaluateConfig:
-    """``config`` with what the environment chose written in: the BERTScore model of
-    BIOINSTRUCT_BERTSCORE_MODEL when no ``--bertscore-model`` was given, so the YAML reruns alone."""
-    if config.bertscore_model or not os.environ.get(BERTSCORE_MODEL_ENV):
-        return config
-    return dataclasses.replace(config, bertscore_model=os.environ[BERTSCORE_MODEL_ENV])
+    """``config`` with what the environment chose written in, so the YAML reruns alone, from any
+    folder: the BERTScore model of BIOINSTRUCT_BERTSCORE_MODEL when no ``--bertscore-model`` was
+    given, and the declaration and data file paths made absolute."""
+
+    def absolute(spec: str) -> str:
+        name, sep, path = spec.partition("=") if "=" in spec else ("", "", spec)
+        return f"{name}{sep}{Path(path).expanduser().absolute()}"
+
+    changes: dict = {
+        key: [absolute(spec) for spec in getattr(config, key)]
+        for key in ("include_path", "data_file", "fewshot_file")
+        if getattr(config, key)
+    }
+    if not config.bertscore_model and os.environ.get(BERTSCORE_MODEL_ENV):
+        changes["bertscore_model"] = os.environ[BERTSCORE_MODEL_ENV]
+    return dataclasses.replace(config, **changes)
 
 
 def run(args: argparse.Namespace) -> int:

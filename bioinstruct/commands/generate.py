@@ -61,8 +61,11 @@ def _decontamination(config: GenerateConfig):
         if files:
             raise ConfigError("--decontamination-data-file was given without --decontaminate BENCHMARKS")
         return None
+    from bioinstruct.benchmarks import register_yaml
     from bioinstruct.decontamination import BenchmarkOverlap
 
+    for path in config.include_path or []:
+        register_yaml(path)
     return BenchmarkOverlap.for_benchmarks(config.decontaminate, data_files=files)
 
 

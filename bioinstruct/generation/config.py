@@ -87,6 +87,14 @@ class GenerateConfig:
             "metavar": "BENCHMARKS",
         },
     )
+    include_path: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "A benchmark declaration YAML file, or a folder of them, registered before --decontaminate "
+            "resolves its names (as `bioinstruct evaluate --include-path`); repeatable.",
+            "metavar": "PATH",
+        },
+    )
     decontamination_data_file: list[str] | None = field(
         default=None,
         metadata={

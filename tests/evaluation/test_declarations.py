@@ -74,17 +74,43 @@ def test_mmlu_clinical_knowledge_is_one_yaml_file(declared, tmp_path):
     assert "mmlu_clinical_knowledge" not in [b.name for b in list_benchmarks("qa")]
 
 
-def test_a_yaml_benchmark_is_evaluated_end_to_end(declared, tmp_path, tiny_model_dir, capsys):
+def test_registering_the_same_file_again_replaces_its_declarations(declared):
+    path = declared("mmlu.yaml", MMLU_YAML)
+    first = register_yaml(path)
+    again = register_yaml(path)  # a rerun from evaluate.yaml in the same process
+    assert get_benchmark("mmlu_clinical_knowledge") is again[0] is not first[0]
+    assert get_benchmark("medqa").declared_in.replace("\\", "/").split("/")[-1].startswith("qa.yaml")
+
+
+def test_decontamination_checks_against_a_yaml_benchmark(declared, tmp_path, capsys):
     declared("mmlu_clinical_knowledge.yaml", MMLU_YAML)
+    rows = tmp_path / "rows.jsonl"
+    copied = {"instruction": "Answer.", "input": MMLU_ROWS[1]["question"], "output": "60-100"}
+    fresh = {"instruction": "Name the largest organ of the human body.", "input": "", "output": "The skin."}
+    rows.write_text(json.dumps(copied) + "\n" + json.dumps(fresh) + "\n", encoding="utf-8")
+    report = tmp_path / "report.json"
+    argv = ["decontaminate", str(rows), "--include-path", str(tmp_path), "--benchmarks", "mmlu_clinical_knowledge",
+            "--data-file", f"mmlu_clinical_knowledge={_mmlu_file(tmp_path)}", "--report", str(report), "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    assert json.loads(report.read_text())["benchmarks"]["mmlu_clinical_knowledge"]["rows_flagged"] == 1
+
+
+def test_a_yaml_benchmark_is_evaluated_end_to_end(declared, tmp_path, tiny_model_dir, capsys, monkeypatch):
+    declared("mmlu_clinical_knowledge.yaml", MMLU_YAML)
+    _mmlu_file(tmp_path)
     out = tmp_path / "eval"
-    argv = ["evaluate", "--model", str(tiny_model_dir), "--include-path", str(tmp_path),
-            "--benchmarks", "mmlu_clinical_knowledge", "--data-file", f"mmlu_clinical_knowledge={_mmlu_file(tmp_path)}",
+    monkeypatch.chdir(tmp_path)  # relative paths, as a user types them
+    argv = ["evaluate", "--model", str(tiny_model_dir), "--include-path", ".",
+            "--benchmarks", "mmlu_clinical_knowledge", "--data-file", "mmlu_clinical_knowledge=mmlu_ck.jsonl",
             "--template", "plain", "--device", "cpu", "--output-dir", str(out)]  # fmt: skip
     assert main(argv) == 0
     (result,) = json.loads((out / "results.json").read_text())["results"]
     assert result["benchmark"] == "mmlu_clinical_knowledge" and result["n"] == 3
     assert 0.0 <= result["metrics"]["accuracy"] <= 1.0
-    assert f"- {tmp_path}" in (out / "evaluate.yaml").read_text()  # the rerun registers it again
+    # evaluate.yaml holds absolute paths: it reruns from any folder and registers the benchmark again
+    monkeypatch.chdir(tiny_model_dir)
+    assert main(["evaluate", "--config", str(out / "evaluate.yaml")]) == 0
+    assert json.loads((out / "results.json").read_text())["results"][0]["metrics"] == result["metrics"]
 
 
 def test_include_gives_a_family_its_defaults(declared, tmp_path):
@@ -115,6 +141,13 @@ def test_include_gives_a_family_its_defaults(declared, tmp_path):
         (MMLU_YAML.replace("task: multiple_choice", "task: generation"), r"needs a metric"),
         (MMLU_YAML.replace("to_item: multiple_choice", "to_item: free_text\nmetric: rogue\ntask: generation")
          .replace("task: multiple_choice\n", ""), r"metric: unknown scorer 'rogue'; did you mean 'rouge'"),
+        (MMLU_YAML + "max_new_tokens: lots\n", r"mmlu\.yaml:2: max_new_tokens must be a int, got 'lots'"),
+        (MMLU_YAML + "default_num_fewshot: -1\n", r"default_num_fewshot must be at least 0, got -1"),
+        (MMLU_YAML + "corpus_metrics: rouge\n", r"unknown field 'corpus_metrics'"),  # callables: Python only
+        (MMLU_YAML + "primary_metric: acc\n", r"multiple_choice benchmark is scored by accuracy, not 'acc'"),
+        (MMLU_YAML.replace("name: mmlu_clinical_knowledge", "name: medqa"),
+         r"mmlu\.yaml:2: benchmark 'medqa' is already declared in .*tasks/qa\.yaml:\d+; give yours another name"),
+        (MMLU_YAML + "---\n" + MMLU_YAML, r"mmlu\.yaml:\d+: benchmark 'mmlu_clinical_knowledge' is already declared in .*mmlu\.yaml:2"),
     ],
 )  # fmt: skip
 def test_a_wrong_declaration_is_one_line_naming_the_file_and_line(declared, text, message):
