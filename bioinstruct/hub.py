@@ -40,6 +40,7 @@ from bioinstruct.cards.dataset import (
     DATA_PATH_IN_REPO,
     DATASET_CARD_TEMPLATE,
     DEFAULT_LICENSE,
+    DIVERSITY_IMAGE,
     category_counts,
     dataset_card_context,
     render_dataset_card,
@@ -137,7 +138,8 @@ def build_dataset_folder(
     decontamination_report: str | Path | None = None,
 ) -> int:
     """Write a dataset repo's files into ``folder`` (see the module docstring); returns the row count."""
-    from bioinstruct.plots import category_mix_png
+    from bioinstruct.generation.diversity import diversity_summary
+    from bioinstruct.plots import category_mix_png, nearest_neighbour_png
 
     rows, run = load_run(output_dir)
     report = load_decontamination_report(decontamination_report) if decontamination_report else None
@@ -157,6 +159,9 @@ def build_dataset_folder(
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     category_mix_png(category_counts(rows), folder / CATEGORY_IMAGE)
+    threshold = (run.get("config") or {}).get("similarity_threshold", 0.7)
+    bins = diversity_summary(rows)["nearest_neighbour_rouge_l"]["bins"]
+    nearest_neighbour_png(bins, folder / DIVERSITY_IMAGE, threshold)
     (folder / "README.md").write_text(card, encoding="utf-8")
     return len(rows)
 

@@ -66,6 +66,39 @@ def category_mix_png(counts: Sequence[tuple[str, int]], path: str | Path, title:
     return _save(figure, path)
 
 
+def nearest_neighbour_png(bins: Sequence[Sequence[float]], path: str | Path, threshold: float = 0.7) -> Path:
+    """Bars: rows per bin of nearest-neighbour ROUGE-L at acceptance, each labelled with its count
+    and share, and the similarity filter's threshold drawn as a line (what is right of it was rejected)."""
+    total = sum(int(count) for _, _, count in bins) or 1
+    figure = _figure(6.5, 3.4)
+    ax = figure.subplots()
+    centres = [(low + high) / 2 for low, high, _ in bins]
+    widths = [(high - low) * 0.9 for low, high, _ in bins]
+    counts = [int(count) for _, _, count in bins]
+    bars = ax.bar(centres, counts, width=widths, color="#4C72B0")
+    for bar, count in zip(bars, counts, strict=True):
+        ax.annotate(
+            f"{count:,}\n{100.0 * count / total:.0f}%",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    ax.axvline(threshold, color="#C44E52", linestyle="--", linewidth=1)
+    ax.annotate(f"filter: rejected at >= {threshold:g}", (threshold, max(counts or [1]) * 1.15), xytext=(4, 0),
+                textcoords="offset points", color="#C44E52", fontsize=8, va="top")  # fmt: skip
+    ax.set_ylim(0, max(counts or [1]) * 1.3 or 1)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("ROUGE-L to the most similar instruction kept before it")
+    ax.set_ylabel("rows")
+    ax.set_title(f"Nearest-neighbour similarity ({total:,} rows)")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return _save(figure, path)
+
+
 def loss_points(log_history: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[float, float]]]:
     """``{"train": [(step, loss)], "eval": [(step, eval_loss)]}`` from a Trainer ``log_history``."""
     points: dict[str, list[tuple[float, float]]] = {"train": [], "eval": []}

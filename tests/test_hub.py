@@ -43,7 +43,12 @@ def test_dataset_dry_run_is_exactly_the_uploaded_folder(tmp_path):
     uploaded = api.calls[1][2]
     assert push_dataset(tmp_path / "run", "my-org/bio-4", dry_run=tmp_path / "dry") == str(tmp_path / "dry")
     assert folder_files(tmp_path / "dry") == uploaded
-    assert set(uploaded) == {"README.md", "data/train.jsonl", "images/category_mix.png"}
+    assert set(uploaded) == {
+        "README.md",
+        "data/train.jsonl",
+        "images/category_mix.png",
+        "images/nearest_neighbour.png",
+    }
     assert hidden_leftovers(tmp_path) == []
 
 
@@ -102,7 +107,12 @@ def test_dry_run_replaces_an_earlier_dry_run_and_refuses_anything_else(tmp_path)
     (dry / "images" / "stale.png").write_bytes(b"old")
     make_run(tmp_path / "run2", categories=("GEN",))
     push_dataset(tmp_path / "run2", "my-org/bio", dry_run=dry)
-    assert set(folder_files(dry)) == {"README.md", "data/train.jsonl", "images/category_mix.png"}
+    assert set(folder_files(dry)) == {
+        "README.md",
+        "data/train.jsonl",
+        "images/category_mix.png",
+        "images/nearest_neighbour.png",
+    }
     assert len((dry / "data" / "train.jsonl").read_text().splitlines()) == 1
 
     # The generation run itself (or any folder that is not an earlier dry run) is never replaced.

@@ -30,7 +30,7 @@ from tests.generation.test_hub_card import folder_files, make_run
 # huggingface_hub's HTTP client has no timeout: a server that never answers would hang the session.
 pytestmark = pytest.mark.timeout(120)
 
-DATASET_FILES = {"README.md", "data/train.jsonl", "images/category_mix.png"}
+DATASET_FILES = {"README.md", "data/train.jsonl", "images/category_mix.png", "images/nearest_neighbour.png"}
 ADAPTER_FILES = {
     "README.md",
     "adapter_config.json",

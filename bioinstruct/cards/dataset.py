@@ -19,6 +19,7 @@ import bioinstruct
 from bioinstruct.card_templates import render_card
 from bioinstruct.cards.evaluation import public_copy, public_source
 from bioinstruct.errors import ConfigError, DataError
+from bioinstruct.generation.diversity import diversity_summary
 from bioinstruct.resources import data_path
 from bioinstruct.schemas import CATEGORIES
 from bioinstruct.secrets import SECRET_FIELD, public_url
@@ -26,6 +27,7 @@ from bioinstruct.secrets import SECRET_FIELD, public_url
 DATASET_CARD_TEMPLATE = "dataset_card.md.jinja"
 DATA_PATH_IN_REPO = "data/train.jsonl"
 CATEGORY_IMAGE = "images/category_mix.png"
+DIVERSITY_IMAGE = "images/nearest_neighbour.png"
 #: The default licence: the rows were written by a teacher model under its provider's terms.
 DEFAULT_LICENSE = "other"
 TEACHER_TERMS_LICENSE_NAME = "teacher-model-terms"
@@ -191,6 +193,9 @@ def dataset_card_context(
         "license": license,
         "license_name": TEACHER_TERMS_LICENSE_NAME if license == DEFAULT_LICENSE else None,
         "decontamination": decontamination_context(report, source),
+        "diversity": diversity_summary(rows),
+        "diversity_image": DIVERSITY_IMAGE,
+        "similarity_threshold": (run.get("config") or {}).get("similarity_threshold", 0.7),
     }
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bioinstruct.generation.decisions import CandidateDecisions
+from bioinstruct.generation.diversity import diversity_summary
 from bioinstruct.generation.journal import (
     INSTRUCTIONS,
     JOURNAL,
@@ -74,12 +75,9 @@ class GenerationSession(LabelSteps):
         builder.teacher_url = self.teacher.base_url  # credentials stripped; run.json's config shows it
         self._previous_teacher = settle_previous_teacher(previous_teacher) if previous_teacher else {}
         self._overlap = builder.decontamination  # the benchmark-overlap rule, when decontaminating
+        config, pool = self.config, [*state.rows, *state.pending]
         self._decisions = CandidateDecisions(
-            self.config.similarity_threshold,
-            self.config.similarity_tokenizer,
-            builder.seed_tasks,
-            [*state.rows, *state.pending],
-            self._overlap,
+            config.similarity_threshold, config.similarity_tokenizer, builder.seed_tasks, pool, self._overlap
         )
         self._journal = Journal(self.builder.output_dir / JOURNAL)
         self._rows_log = AppendLog(self.builder.output_dir / INSTRUCTIONS)
@@ -376,6 +374,7 @@ class GenerationSession(LabelSteps):
                 "counters": counters,
                 "teacher": self._teacher_counters(),
                 "decontamination": self._overlap.report(self.state) if self._overlap else None,
+                "diversity": diversity_summary(self.state.rows),
                 "files": {"instructions": INSTRUCTIONS, "journal": JOURNAL},
             },
         )

@@ -193,8 +193,14 @@ def test_dataset_folder_holds_rows_card_and_chart(tmp_path):
     files = sorted(
         p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file()
     )
-    assert files == ["README.md", "data/train.jsonl", "images/category_mix.png"]
+    assert files == [
+        "README.md",
+        "data/train.jsonl",
+        "images/category_mix.png",
+        "images/nearest_neighbour.png",
+    ]
     assert (tmp_path / "out" / "images" / "category_mix.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "out" / "images" / "nearest_neighbour.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_a_local_test_file_is_named_without_the_directories_of_the_machine(tmp_path):

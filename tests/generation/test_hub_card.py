@@ -95,10 +95,16 @@ def test_push_dataset_uploads_one_private_folder_with_data_card_and_chart(tmp_pa
         "repo_type": "dataset",
         "commit_message": "Add 4 bioinstruct rows with their dataset card",
     }
-    assert set(files) == {"README.md", DATA_PATH_IN_REPO, "images/category_mix.png"}
+    assert set(files) == {
+        "README.md",
+        DATA_PATH_IN_REPO,
+        "images/category_mix.png",
+        "images/nearest_neighbour.png",
+    }
     assert [json.loads(line) for line in files[DATA_PATH_IN_REPO].decode().splitlines()] == rows
     assert files["README.md"].decode() == render_dataset_card(rows, RUN, "my-org/bio-4")
     assert files["images/category_mix.png"].startswith(b"\x89PNG")
+    assert files["images/nearest_neighbour.png"].startswith(b"\x89PNG")
     push_dataset(tmp_path / "run", "my-org/bio-4", api=api, private=False)
     assert api.calls[2][2]["private"] is False
 
