@@ -58,8 +58,9 @@ def register_benchmark(benchmark: Benchmark | Callable[[], Benchmark]) -> Any:
     return benchmark
 
 
-def _yaml_documents(path: Path) -> list[tuple[dict[str, Any], int]]:
-    """The mappings of a YAML file with the line each starts on; a YAML error names ``file:line``."""
+def _yaml_documents(path: Path) -> list[tuple[dict[str, Any], int, dict[str, int]]]:
+    """The mappings of a YAML file with the line each starts on and the line of each key; a YAML
+    error names ``file:line``."""
     try:
         text = path.read_text(encoding="utf-8")
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
@@ -79,17 +80,26 @@ def _yaml_documents(path: Path) -> list[tuple[dict[str, Any], int]]:
             raise ConfigError(
                 f"{path}:{line}: a benchmark declaration is a mapping of fields, got {document!r}"
             )
-        found.append((document, line))
+        keys = {str(key.value): key.start_mark.line + 1 for key, _ in getattr(node, "value", [])}
+        found.append((document, line, keys))
     return found
 
 
-def declaration_from_mapping(fields: dict[str, Any], where: str) -> Benchmark:
-    """A :class:`Benchmark` from a YAML mapping; a wrong key or value is one line naming ``where``."""
+def declaration_from_mapping(
+    fields: dict[str, Any], where: str, key_lines: dict[str, int] | None = None
+) -> Benchmark:
+    """A :class:`Benchmark` from a YAML mapping; a wrong key or value is one line naming ``where``
+    (``file:line`` of the declaration), or the line of the field when ``key_lines`` knows it."""
     fields = dict(fields)
+    file = where.rpartition(":")[0] or where
+
+    def at(key: str) -> str:
+        return f"{file}:{key_lines[key]}" if key_lines and key in key_lines else where
+
     unknown = sorted(set(fields) - _FIELDS)
     for key in unknown:
         raise ConfigError(
-            f"{where}: unknown field {key!r}{did_you_mean(key, _FIELDS)}; fields: {', '.join(sorted(_FIELDS))}"
+            f"{at(key)}: unknown field {key!r}{did_you_mean(key, _FIELDS)}; fields: {', '.join(sorted(_FIELDS))}"
         )
     missing = [key for key in ("name", "task", "to_item") if key not in fields]
     if missing:
@@ -100,10 +110,10 @@ def declaration_from_mapping(fields: dict[str, Any], where: str) -> Benchmark:
             kinds = " or ".join(
                 kind.__name__ for kind in (expected if isinstance(expected, tuple) else (expected,))
             )
-            raise ConfigError(f"{where}: {key} must be a {kinds}, got {value!r}")
+            raise ConfigError(f"{at(key)}: {key} must be a {kinds}, got {value!r}")
     for key, least in (("max_new_tokens", 1), ("default_num_fewshot", 0)):
         if key in fields and fields[key] < least:
-            raise ConfigError(f"{where}: {key} must be at least {least}, got {fields[key]}")
+            raise ConfigError(f"{at(key)}: {key} must be at least {least}, got {fields[key]}")
     if fields["task"] == "multiple_choice" and fields.get("primary_metric", "accuracy") != "accuracy":
         raise ConfigError(
             f"{where}: a multiple_choice benchmark is scored by accuracy, not {fields['primary_metric']!r}"
@@ -114,15 +124,20 @@ def declaration_from_mapping(fields: dict[str, Any], where: str) -> Benchmark:
             try:
                 fields[key] = HubSource(**value)
             except TypeError:
-                raise ConfigError(f"{where}: {key} takes path, name and split, got {sorted(value)}") from None
+                raise ConfigError(
+                    f"{at(key)}: {key} takes path, name and split, got {sorted(value)}"
+                ) from None
         elif value is not None:
-            raise ConfigError(f"{where}: {key} must be a mapping {{path, name, split}}, got {value!r}")
+            raise ConfigError(f"{at(key)}: {key} must be a mapping {{path, name, split}}, got {value!r}")
     fields.setdefault("groups", ())
     try:
         return Benchmark(**fields, declared_in=where)
     except ConfigError as err:
-        prefix = f"benchmark {fields['name']!r}: "
-        raise ConfigError(f"{where}: {str(err).removeprefix(prefix)}") from None
+        message = str(err).removeprefix(f"benchmark {fields['name']!r}: ")
+        field = next(
+            (key for key in ("to_item", "read_local", "metric", "task") if message.startswith(key)), ""
+        )
+        raise ConfigError(f"{at(field)}: {message}") from None
     except TypeError as err:
         raise ConfigError(f"{where}: {err}") from None
 
@@ -131,16 +146,19 @@ def read_declarations(path: str | Path) -> list[Benchmark]:
     """The declarations of one YAML file (``include:`` files give defaults)."""
     path = Path(path)
     benchmarks = []
-    for document, line in _yaml_documents(path):
+    for document, line, key_lines in _yaml_documents(path):
         fields: dict[str, Any] = {}
         if "include" in document:
             included = path.parent / str(document.pop("include"))
-            bases = _yaml_documents(included)
+            try:
+                bases = _yaml_documents(included)
+            except ConfigError as err:
+                raise ConfigError(f"{path}:{key_lines.get('include', line)}: include: {err}") from None
             if len(bases) != 1:
                 raise ConfigError(f"{path}:{line}: include {str(included)!r} must hold one mapping")
             fields.update(bases[0][0])
         fields.update(document)
-        benchmarks.append(declaration_from_mapping(fields, f"{path}:{line}"))
+        benchmarks.append(declaration_from_mapping(fields, f"{path}:{line}", key_lines))
     return benchmarks
 
 

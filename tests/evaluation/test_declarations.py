@@ -132,16 +132,16 @@ def test_include_gives_a_family_its_defaults(declared, tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (MMLU_YAML.replace("to_item:", "to_itme:"), r"mmlu\.yaml:2: unknown field 'to_itme'; did you mean 'to_item'"),
+        (MMLU_YAML.replace("to_item:", "to_itme:"), r"mmlu\.yaml:7: unknown field 'to_itme'; did you mean 'to_item'"),
         (MMLU_YAML.replace("to_item: multiple_choice", "to_item: multiple_choise"),
-         r"mmlu\.yaml:2: to_item: unknown converter 'multiple_choise'; did you mean 'multiple_choice'"),
-        (MMLU_YAML.replace("task: multiple_choice", "task: ranking"), r"mmlu\.yaml:2: task must be"),
+         r"mmlu\.yaml:7: to_item: unknown converter 'multiple_choise'; did you mean 'multiple_choice'"),
+        (MMLU_YAML.replace("task: multiple_choice", "task: ranking"), r"mmlu\.yaml:4: task must be"),
         (MMLU_YAML.replace("name: mmlu_clinical_knowledge\n", ""), r"mmlu\.yaml:2: a benchmark declaration needs name"),
         (MMLU_YAML.replace("hub: {", "hub: ["), r"mmlu\.yaml:\d+: invalid YAML"),
         (MMLU_YAML.replace("task: multiple_choice", "task: generation"), r"needs a metric"),
         (MMLU_YAML.replace("to_item: multiple_choice", "to_item: free_text\nmetric: rogue\ntask: generation")
          .replace("task: multiple_choice\n", ""), r"metric: unknown scorer 'rogue'; did you mean 'rouge'"),
-        (MMLU_YAML + "max_new_tokens: lots\n", r"mmlu\.yaml:2: max_new_tokens must be a int, got 'lots'"),
+        (MMLU_YAML + "max_new_tokens: lots\n", r"mmlu\.yaml:9: max_new_tokens must be a int, got 'lots'"),
         (MMLU_YAML + "default_num_fewshot: -1\n", r"default_num_fewshot must be at least 0, got -1"),
         (MMLU_YAML + "corpus_metrics: rouge\n", r"unknown field 'corpus_metrics'"),  # callables: Python only
         (MMLU_YAML + "primary_metric: acc\n", r"multiple_choice benchmark is scored by accuracy, not 'acc'"),
