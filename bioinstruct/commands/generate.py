@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     config: GenerateConfig = args.config
     if config.export_alpaca:
         _check_export_path(config.export_alpaca)
+    decontamination = _decontamination(config)  # names and files checked now; test items load later
     api_key = os.environ.get("OPENAI_API_KEY") or os.environ.get("AZURE_OPENAI_API_KEY")
     if not api_key:  # before the run folder exists: a failed start leaves nothing behind
         server = config.base_url or os.environ.get("OPENAI_BASE_URL")
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             "checks no key accepts any value, e.g. OPENAI_API_KEY=local"
             + ("" if server else " with --base-url http://localhost:8000/v1")
         )
-    builder = BioInstructBuilder(config, api_key=api_key, decontamination=_decontamination(config))
+    builder = BioInstructBuilder(config, api_key=api_key, decontamination=decontamination)
     config_file = builder.output_dir / GenerateConfig.CONFIG_FILE
     header = (
         "The configuration of this `bioinstruct generate` run (the API key comes from "

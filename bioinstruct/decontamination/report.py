@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from bioinstruct.benchmarks.registry import split_names
+from bioinstruct.benchmarks.registry import resolve_benchmarks, split_names
 from bioinstruct.decontamination.overlap_index import (
     COMMON_NGRAM_ITEMS,
     DEFAULT_NGRAM,
@@ -236,6 +236,7 @@ class BenchmarkOverlap:
         names = split_names(benchmarks)
         if not names:
             raise ConfigError("no benchmark given to decontaminate against; e.g. medqa,pubmedqa")
+        resolve_benchmarks(names)  # a typo is one line now, not after the resume checks
         if isinstance(ngram, bool) or not isinstance(ngram, int) or ngram < 1:
             raise ConfigError(f"decontamination_ngram must be a whole number >= 1, got {ngram!r}")
         files = dict(data_files or {})

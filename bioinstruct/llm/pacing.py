@@ -182,8 +182,10 @@ class Pacer:
 
     def _follow(self, limits: AdvertisedLimits) -> None:
         self._headers_seen, self.source = True, "headers"
-        rpm = limits.requests * SAFETY if limits.requests else self.rpm
-        tpm = limits.tokens * SAFETY if limits.tokens else self.tpm
+        # an axis the server does not advertise is not paced (beyond a typed ceiling): the start
+        # rate of the ramp must not become a permanent cap
+        rpm = limits.requests * SAFETY if limits.requests else None
+        tpm = limits.tokens * SAFETY if limits.tokens else None
         self._set(rpm, tpm)
 
     def snapshot(self) -> dict[str, Any]:

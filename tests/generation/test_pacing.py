@@ -96,6 +96,9 @@ def test_headers_take_over_and_typed_limits_stay_ceilings():
     clock.now = 5
     pacer.on_refusal(None)  # with headers known, a 429 waits (Retry-After) instead of cutting
     assert pacer.rpm == pytest.approx(196)
+    tokens_only = Pacer(start_rpm=960, clock=clock)
+    tokens_only.on_reply(AdvertisedLimits(None, 40_000, None, 39_000, None, 0.5))
+    assert (tokens_only.rpm, tokens_only.tpm) == (None, pytest.approx(39_200))  # the ramp's start is no cap
 
 
 def _drive(client: TeacherClient, requests: int) -> float:
