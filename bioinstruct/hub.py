@@ -48,6 +48,7 @@ from bioinstruct.cards.dataset import (
 from bioinstruct.cards.evaluation import public_copy, public_path
 from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.hub_upload import publish
+from bioinstruct.jsonio import write_records, write_text_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -154,15 +155,12 @@ def build_dataset_folder(
     )
     folder = Path(folder)
     data = folder / DATA_PATH_IN_REPO
-    data.parent.mkdir(parents=True, exist_ok=True)
-    with data.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_records(data, rows)
     category_mix_png(category_counts(rows), folder / CATEGORY_IMAGE)
     threshold = (run.get("config") or {}).get("similarity_threshold", 0.7)
     bins = diversity_summary(rows)["nearest_neighbour_rouge_l"]["bins"]
     nearest_neighbour_png(bins, folder / DIVERSITY_IMAGE, threshold)
-    (folder / "README.md").write_text(card, encoding="utf-8")
+    write_text_atomically(folder / "README.md", card)
     return len(rows)
 
 
@@ -244,8 +242,8 @@ def build_adapter_folder(
         from bioinstruct.cards.evaluation import RESULTS_FILE, evaluation_for_adapter
 
         evaluation, published = evaluation_for_adapter(results, source)
-        (folder / RESULTS_FILE).write_text(
-            json.dumps(published, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        write_text_atomically(
+            folder / RESULTS_FILE, json.dumps(published, indent=2, ensure_ascii=False) + "\n"
         )
     for name in ADAPTER_REPO_FILES:
         if (source / name).is_file():
@@ -314,7 +312,7 @@ def _publish_adapter_config(source: Path, target: Path) -> None:
     base = config.get("base_model_name_or_path") if isinstance(config, dict) else None
     if public_path(base) != base:
         config["base_model_name_or_path"] = public_path(base)
-        target.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_text_atomically(target, json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def push_adapter(

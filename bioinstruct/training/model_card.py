@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bioinstruct.jsonio import write_text_atomically
 from bioinstruct.resources import data_path
 
 logger = logging.getLogger(__name__)
@@ -226,7 +227,7 @@ def write_card_folder(
     if recipe_text is None and full.get("recipe"):
         recipe_text = recipe_yaml(full["recipe"])
     if recipe_text:
-        (folder / RECIPE_FILE).write_text(recipe_text, encoding="utf-8")
+        write_text_atomically(folder / RECIPE_FILE, recipe_text)
     curve = loss_curve_png(log_history, folder / LOSS_CURVE) if log_history else None
     full.update(
         recipe_yaml=recipe_text or None,
@@ -235,7 +236,7 @@ def write_card_folder(
         evaluation=dict(evaluation) if evaluation else None,
     )
     path = folder / "README.md"
-    path.write_text(render_model_card(full), encoding="utf-8")
+    write_text_atomically(path, render_model_card(full))
     return path
 
 
@@ -246,5 +247,5 @@ def write_model_card(
     (``bioinstruct push adapter`` re-renders it with the Hub repo id in place of the local path)."""
     path = write_card_folder(output_dir, context, log_history=log_history)
     saved = {key: value for key, value in context.items() if key not in _DERIVED}
-    (path.parent / CARD_CONTEXT_FILE).write_text(json.dumps(saved, indent=2, default=str), encoding="utf-8")
+    write_text_atomically(path.parent / CARD_CONTEXT_FILE, json.dumps(saved, indent=2, default=str))
     return path
