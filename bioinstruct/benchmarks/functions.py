@@ -60,12 +60,6 @@ def register_scorer(name: str) -> Callable[[Callable], Callable]:
     return _register("metric", name)
 
 
-def names(kind: str) -> list[str]:
-    """The registered names of one kind (``to_item``, ``read_local`` or ``metric``)."""
-    _load_builtins()
-    return sorted(_FUNCTIONS[kind])
-
-
 def lookup(kind: str, name: str, benchmark: str) -> Callable[..., Any]:
     """The function a declaration's field ``kind`` names; an unknown name gets a "did you mean"."""
     _load_builtins()
