@@ -20,6 +20,7 @@ from bioinstruct.card_templates import render_card
 from bioinstruct.cards.evaluation import public_copy, public_source
 from bioinstruct.errors import ConfigError, DataError
 from bioinstruct.generation.diversity import diversity_summary
+from bioinstruct.generation.review import review_distribution
 from bioinstruct.resources import data_path
 from bioinstruct.schemas import CATEGORIES
 from bioinstruct.secrets import SECRET_FIELD, public_url
@@ -196,6 +197,18 @@ def dataset_card_context(
         "diversity": diversity_summary(rows),
         "diversity_image": DIVERSITY_IMAGE,
         "similarity_threshold": (run.get("config") or {}).get("similarity_threshold", 0.7),
+        **quality_context(rows, run.get("quality")),
+    }
+
+
+def quality_context(rows: list[dict[str, Any]], quality: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The quality-gate section, from the rows (which may be fewer than the run's) and run.json's settings."""
+    kinds = Counter(found["kind"] for row in rows for found in row.get("identifiers") or [])
+    return {
+        "quality": quality,
+        "review_scores": review_distribution(rows),
+        "identifier_rows": sum(bool(row.get("identifiers")) for row in rows),
+        "identifier_kinds": sorted(kinds.items()),
     }
 
 

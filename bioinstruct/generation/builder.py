@@ -24,6 +24,7 @@ from typing import Any
 from bioinstruct.errors import ConfigError, DataError, did_you_mean
 from bioinstruct.generation.config import GenerateConfig
 from bioinstruct.generation.filters import CandidateCheck
+from bioinstruct.generation.gates import check_gates, check_resume, extra_features, gate_settings
 from bioinstruct.generation.journal import (
     INSTRUCTIONS,
     RUN_JSON,
@@ -55,7 +56,7 @@ ROW_FIELDS = (
 )
 
 
-def _row_features() -> Any:
+def _row_features(config: GenerateConfig) -> Any:
     import datasets
 
     text = datasets.Value("string")
@@ -71,6 +72,7 @@ def _row_features() -> Any:
             "request_id": text,
             "teacher_model": text,
             "most_similar": {"id": text, "score": datasets.Value("float64")},
+            **extra_features(config),
         }
     )
 
@@ -178,6 +180,7 @@ class BioInstructBuilder:
         #: the benchmark-overlap rule candidates must pass (``benchmark_overlap``), or None
         self.decontamination = decontamination
         _check_settings(self.config, len(self.seed_tasks))
+        check_gates(self.config, prices)
         self.seed_hash = seed_set_hash(self.seed_tasks)
         self.prompt_template_hash = _template_hash(self.config.prompt_template, GENERATE_TEMPLATE)
         self.label_template_hash = _template_hash(self.config.label_template, LABEL_TEMPLATE)
@@ -187,6 +190,8 @@ class BioInstructBuilder:
         self.stop_message: str | None = None
         #: the endpoint of the last session, credentials stripped (goes to run.json)
         self.teacher_url: str | None = None
+        #: the reviewer's endpoint of the last session (answer review), credentials stripped
+        self.reviewer_url: str | None = None
 
     # -- public API -----------------------------------------------------------------------
 
@@ -224,6 +229,7 @@ class BioInstructBuilder:
                 "use a new output_dir or the original seed tasks"
             )
         self._check_decontamination(previous.get("config", {}))
+        check_resume(self.output_dir, previous.get("config", {}), self.config)
         state = recover(self.output_dir)
         if len(state.rows) >= num_instructions:
             self.stop_reason = "complete"
@@ -257,8 +263,9 @@ class BioInstructBuilder:
 
         rows = self.rows(limit)
         # Column-wise: from_list([]) cannot apply the features of an empty run (0 rows after a budget stop).
-        columns = {key: [row.get(key) for row in rows] for key in ROW_FIELDS}
-        return datasets.Dataset.from_dict(columns, features=_row_features())
+        features = _row_features(self.config)
+        columns = {key: [row.get(key) for row in rows] for key in features}
+        return datasets.Dataset.from_dict(columns, features=features)
 
     def export_alpaca(self, path: str | Path, limit: int | None = None) -> Path:
         """Write the rows (the first ``limit``, like :meth:`dataset`) as an Alpaca JSON list
@@ -295,6 +302,7 @@ class BioInstructBuilder:
             "timeout": c.request_timeout,
             "max_retries": c.max_retries,
             "label_attempts": c.label_attempts,
+            **gate_settings(c, self.reviewer_url),
         }
 
     def _decontamination_setting(self) -> dict[str, Any]:

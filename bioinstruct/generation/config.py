@@ -174,6 +174,49 @@ class GenerateConfig:
             "(default: 8)."
         },
     )
+    # -- quality gates (issue 14): each optional, each journaled and counted like a filter --------
+    review: bool = field(
+        default=False,
+        metadata={
+            "help": "Have a reviewer model grade every kept task's output for correctness, completeness and "
+            "safety (1-5 each, with a rationale); the scores become the row's review column."
+        },
+    )
+    review_model: str | None = field(
+        default=None, metadata={"help": "Reviewer model (default: the teacher model)."}
+    )
+    review_base_url: str | None = field(
+        default=None,
+        metadata={
+            "help": "Reviewer's OpenAI-compatible endpoint (default: the teacher's); the key is OPENAI_API_KEY. "
+            "Its cost counts against the same --max-cost-usd."
+        },
+    )
+    review_threshold: int = field(
+        default=3,
+        metadata={"help": "A row passes review when every score is at least this, 1-5 (default: 3)."},
+    )
+    review_action: str = field(
+        default="drop",
+        metadata={
+            "help": "What happens to a row under the threshold or whose review failed: drop (journaled as "
+            "answer_review) or keep (with its scores; default: drop).",
+            "choices": ["drop", "keep"],
+        },
+    )
+    review_template: str | None = field(
+        default=None,
+        metadata={"help": "Jinja file to use as the review prompt (instruction, input, output)."},
+    )
+    screen_identifiers: str | None = field(
+        default=None,
+        metadata={
+            "help": "Screen instruction, input and output for HIPAA Safe Harbor patient identifiers: flag "
+            "(keep, listed in the row's identifiers column), drop (rejected as patient_identifiers) or "
+            "redact (replaced by [KIND]); default: no screen.",
+            "choices": ["flag", "drop", "redact"],
+        },
+    )
 
 
 __all__ = ["GenerateConfig"]

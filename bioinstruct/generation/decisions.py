@@ -9,7 +9,7 @@ synchronous step that decides it, so two concurrent replies can never both keep 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bioinstruct.generation.filters import (
@@ -29,8 +29,11 @@ class Decision:
 
     rejected: str | None
     reason: str = ""
-    #: journal fields: ``most_similar`` (id and ROUGE-L of the nearest pool instruction) or ``overlap``
+    #: journal fields: ``most_similar`` (id and ROUGE-L of the nearest pool instruction), ``overlap``,
+    #: ``identifiers`` (patient identifiers the screen found)
     details: dict[str, Any] = field(default_factory=dict)
+    #: the candidate as decided: with identifiers replaced by ``[KIND]`` when the screen redacts
+    candidate: Candidate | None = None
 
 
 class CandidateDecisions:
@@ -43,9 +46,12 @@ class CandidateDecisions:
         seed_tasks: Iterable[dict],
         pool: Iterable[dict],
         overlap: CandidateCheck | None = None,
+        identifiers: Any = None,
     ) -> None:
         seeds = list(seed_tasks)
         self.threshold, self.overlap = threshold, overlap
+        #: the patient-identifier screen (an ``IdentifierScreen``), or None
+        self.identifiers = identifiers
         self.index = SimilarityIndex(tokenizer=tokenizer)
         for item in [*seeds, *pool]:
             self.index.add(item["instruction"], id=item["id"])
@@ -68,12 +74,25 @@ class _ReplyDecisions:
         self._owner, self._rules, self._similarity = owner, rules, similarity
 
     def decide(self, candidate: Candidate) -> Decision:
+        found, screen = [], self._owner.identifiers
+        if screen is not None:  # first: a redacted candidate is what the other rules and the pool see
+            found = screen.screen({k: getattr(candidate, k) for k in ("instruction", "input", "output")})
+            if found and screen.action == "drop":
+                return Decision(
+                    screen.name, screen.reason(found), {"identifiers": [f.to_dict() for f in found]}
+                )
+            if found and screen.action == "redact":
+                fields = {k: getattr(candidate, k) for k in ("instruction", "input", "output")}
+                candidate = replace(candidate, **screen.redact(fields, found))
+        # redacted identifiers keep their kind and place, not their text
+        listed = [{**f.to_dict(), **({"text": ""} if screen.action == "redact" else {})} for f in found]
         self._similarity.last = (0.0, None)
         rejection = first_rejection(candidate, self._rules)
         score, match_id = self._similarity.last
         most_similar = {"most_similar": {"id": match_id, "score": round(score, 4)}}
         if rejection is None:
-            return Decision(None, details=most_similar)
+            return Decision(None, details={**most_similar, **({"identifiers": listed} if screen else {})},
+                            candidate=candidate)  # fmt: skip
         overlap = self._owner.overlap
         if overlap is not None and rejection.filter == overlap.name:
             return Decision(

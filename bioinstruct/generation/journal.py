@@ -10,7 +10,9 @@ journal is the truth about everything else (requests, replies, candidate decisio
 Journal events (``event`` field): ``request``, ``reply``, ``error``, ``parse``, ``candidate``
 (``decision``: ``kept`` = passed every filter and waits for its label, ``rejected`` with
 ``filter``/``reason`` (``benchmark_overlap`` adds the ``overlap`` list), ``surplus`` = target
-already covered), ``unlabelled``, ``accepted``, ``budget_stop``, ``batch_submitted``,
+already covered; ``identifiers`` lists patient identifiers the screen found), ``reviewed`` (the
+reviewer's ``review``), ``dropped`` (a kept task a quality gate dropped: ``filter``/``reason``),
+``unlabelled``, ``accepted``, ``budget_stop``, ``batch_submitted``,
 ``batch_status``, ``batch_ingested``.
 """
 
@@ -84,6 +86,7 @@ class RunState:
     #: candidates that passed every filter (kept), over the whole run: with generation_replies, the yield
     passed_filters: int = 0
     label_requests: int = 0
+    review_requests: int = 0
     failed_requests: int = 0
     #: kept tasks whose label replies were all unreadable, accepted as OTHER (``label_source: "fallback"``)
     label_fallbacks: int = 0
@@ -119,6 +122,7 @@ class RunState:
             "reply_problems": dict(sorted(self.problems.items())),
             "generation_requests": self.generation_requests,
             "label_requests": self.label_requests,
+            "review_requests": self.review_requests,
             "failed_requests": self.failed_requests,
             "label_fallbacks": self.label_fallbacks,
             "prompt_tokens": self.prompt_tokens,
@@ -133,6 +137,8 @@ def apply_event(state: RunState, event: dict[str, Any], kept_ids: dict[str, dict
     if kind == "request":
         if event.get("kind") == "label":
             state.label_requests += 1
+        elif event.get("kind") == "review":
+            state.review_requests += 1
         else:
             state.generation_requests += 1
     elif kind == "reply":
@@ -160,6 +166,11 @@ def apply_event(state: RunState, event: dict[str, Any], kept_ids: dict[str, dict
                 state.overlaps.append(event)
         elif decision == "surplus":
             state.surplus += 1
+    elif kind == "reviewed" and event["id"] in kept_ids:  # a resumed run reuses the review
+        kept_ids[event["id"]]["review"] = event["review"]
+    elif kind == "dropped":  # a kept task a quality gate dropped (answer_review)
+        kept_ids.pop(event["id"], None)
+        state.rejected[event.get("filter", "unknown")] += 1
     elif kind == "unlabelled":
         if event.get("fallback"):  # kept with the fallback category; its row follows
             state.label_fallbacks += 1

@@ -74,6 +74,11 @@ def _render(template: jinja2.Template, name: str, **context: object) -> str:
         raise ConfigError(f"prompt template {name!r} uses an unknown variable: {err.message}") from err
 
 
+def render_template(template: str | Path | None, default: str, **context: object) -> str:
+    """Render a user template file, a bundled one by name, or the bundled ``default``."""
+    return _render(load_template(template, default), str(template or default), **context)
+
+
 def render_generation_prompt(
     seeds: Sequence[Mapping[str, str]], *, num_tasks: int = 20, template: str | Path | None = None
 ) -> str:

@@ -17,22 +17,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bioinstruct.generation.decisions import CandidateDecisions
-from bioinstruct.generation.diversity import diversity_summary
+from bioinstruct.generation.gates import identifier_screen, reviewer_client
 from bioinstruct.generation.journal import (
     INSTRUCTIONS,
     JOURNAL,
-    RUN_JSON,
     AppendLog,
     Journal,
     RunState,
     apply_event,
-    merge_teacher_stats,
     settle_previous_teacher,
-    write_json_atomic,
 )
 from bioinstruct.generation.parsing import ReplyReader
-from bioinstruct.generation.progress import SessionProgress, cost_text
+from bioinstruct.generation.progress import SessionProgress
 from bioinstruct.generation.session_labels import LabelSteps
+from bioinstruct.generation.session_report import RunReport
+from bioinstruct.generation.session_review import ReviewSteps
 from bioinstruct.llm.client import (
     BudgetExceededError,
     Completion,
@@ -47,7 +46,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class GenerationSession(LabelSteps):
+class GenerationSession(LabelSteps, ReviewSteps, RunReport):
     """Requests, replies, decisions and labels for one call of ``build()``."""
 
     def __init__(
@@ -73,11 +72,18 @@ class GenerationSession(LabelSteps):
             prices=builder.prices,
         )
         builder.teacher_url = self.teacher.base_url  # credentials stripped; run.json's config shows it
+        self.reviewer = reviewer_client(self.config, self.teacher, builder.api_key, builder.prices)
+        builder.reviewer_url = self.reviewer.base_url if self.reviewer else None
         self._previous_teacher = settle_previous_teacher(previous_teacher) if previous_teacher else {}
         self._overlap = builder.decontamination  # the benchmark-overlap rule, when decontaminating
         config, pool = self.config, [*state.rows, *state.pending]
         self._decisions = CandidateDecisions(
-            config.similarity_threshold, config.similarity_tokenizer, builder.seed_tasks, pool, self._overlap
+            config.similarity_threshold,
+            config.similarity_tokenizer,
+            builder.seed_tasks,
+            pool,
+            self._overlap,
+            identifier_screen(config),
         )
         self._journal = Journal(self.builder.output_dir / JOURNAL)
         self._rows_log = AppendLog(self.builder.output_dir / INSTRUCTIONS)
@@ -127,6 +133,8 @@ class GenerationSession(LabelSteps):
             self._journal.close()
             self._rows_log.close()
             await self.teacher.aclose()
+            if self.reviewer not in (None, self.teacher):
+                await self.reviewer.aclose()
 
     def _handle_sigterm(self) -> Callable[[], None]:
         """SIGTERM (Slurm, systemd, ``docker stop``) stops the run like Ctrl-C: status ``interrupted``,
@@ -254,12 +262,15 @@ class GenerationSession(LabelSteps):
         )
         return asyncio.create_task(self._generate(request_id, seed_ids, messages))
 
-    async def _call(self, request_id: str, kind: str, messages: list[dict], **options: Any) -> Completion:
-        """One teacher call with its reply or error journaled."""
+    async def _call(
+        self, request_id: str, kind: str, messages: list[dict], client: Any = None, **options: Any
+    ) -> Completion:
+        """One teacher (or reviewer) call with its reply or error journaled."""
         self._session_requests += 1
         try:
             seed = self.builder.request_seed(request_id)
-            completion = await self.teacher.complete(messages, request_id=request_id, seed=seed, **options)
+            client = client or self.teacher
+            completion = await client.complete(messages, request_id=request_id, seed=seed, **options)
         except BudgetExceededError as err:
             self.record("budget_stop", kind=kind, request_id=request_id, message=str(err))
             raise
@@ -318,13 +329,13 @@ class GenerationSession(LabelSteps):
         )
         decisions = self._decisions.for_reply()
         for position, candidate in enumerate(result.candidates, start=1):
+            decision = decisions.decide(candidate)
             fields = {
                 "id": f"{request_id}-{position:02d}",
                 "request_id": request_id,
                 "seed_ids": seed_ids,
-                **candidate.to_dict(),
+                **(decision.candidate or candidate).to_dict(),
             }
-            decision = decisions.decide(candidate)
             if decision.rejected is not None:
                 self.record(
                     "candidate",
@@ -337,59 +348,11 @@ class GenerationSession(LabelSteps):
             elif self.covered() >= self.target:
                 self.record("candidate", decision="surplus", **decision.details, **fields)
             else:
-                self._decisions.reserve(candidate.instruction, fields["id"])
+                self._decisions.reserve(fields["instruction"], fields["id"])
                 self._session_kept += 1
                 self.state.pending.append(
                     self.record("candidate", decision="kept", **decision.details, **fields)
                 )
-
-    # -- progress and run.json -----------------------------------------------------------------
-
-    def _status(self) -> dict[str, str]:
-        """The progress fields: requests (in flight), candidates and kept tasks, rate and cost."""
-        stats = self.teacher.stats
-        in_flight = stats.requests - stats.succeeded - stats.failed - stats.cancelled
-        minutes = max((time.monotonic() - self._started) / 60, 1e-6)
-        return {
-            "requests": f"{self._session_requests} ({in_flight} in flight)",
-            "candidates": f"{self.state.candidates} ({self.state.passed_filters} passed filters)",
-            "req/min": f"{self._session_requests / minutes:.1f} (paced to {self.teacher.pacer.describe()})",
-            "cost": cost_text(self.teacher.total_cost_usd, self.teacher.price is not None),
-        }
-
-    def _tick(self) -> None:
-        self._progress_bar.refresh()
-        self._write_run_json("running")
-
-    def _write_run_json(self, status: str) -> None:
-        counters = self.state.counters()
-        counters["pending_label"] += self._labelling
-        write_json_atomic(
-            self.builder.output_dir / RUN_JSON,
-            {
-                "status": status,
-                "stop_reason": self.stop_reason,
-                "target": self.target,
-                "config": self.builder.run_settings(),
-                "counters": counters,
-                "teacher": self._teacher_counters(),
-                "decontamination": self._overlap.report(self.state) if self._overlap else None,
-                "diversity": diversity_summary(self.state.rows),
-                "files": {"instructions": INSTRUCTIONS, "journal": JOURNAL},
-            },
-        )
-
-    def _teacher_counters(self) -> dict[str, Any]:
-        stats = self.teacher.stats
-        current = {
-            **stats.to_dict(),
-            "in_flight": stats.requests - stats.succeeded - stats.failed - stats.cancelled,
-        }
-        merged = merge_teacher_stats(self._previous_teacher, current)
-        merged["price_known"] = self.teacher.price is not None
-        merged["json_mode_ignored"] = self._reader.json_ignored
-        merged["pacing"] = self.teacher.pacer.snapshot()  # this session's estimate, not a sum
-        return merged
 
     def record(self, event: str, **fields: Any) -> dict[str, Any]:
         """Journal an event and fold it into the live counters, exactly as recovery would."""

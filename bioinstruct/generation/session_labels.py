@@ -22,6 +22,8 @@ class LabelSteps:
     state: Any
     _labelling: int
     target: int
+    reviewer: Any
+    _reviewed: Callable[[list[dict[str, Any]]], Awaitable[None]]
     _rows_log: Any
     _progress_bar: Any
 
@@ -30,17 +32,21 @@ class LabelSteps:
     _call: Callable[..., Awaitable[Completion]]
 
     async def _label(self, batch: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], LabelOutcome]:
-        ids = [item["id"] for item in batch]
 
         async def ask(messages: list[dict[str, str]], max_tokens: int, temperature: float) -> Completion:
             request_id = f"lab-{self.state.label_requests + 1:06d}"
             prompt = messages[-1]["content"]
+            ids = [item["id"] for item in batch]
             self.record("request", kind="label", request_id=request_id, ids=ids, prompt=prompt)
             return await self._call(
                 request_id, "label", messages, max_tokens=max_tokens, temperature=temperature
             )
 
         try:
+            if self.reviewer is not None:
+                await self._reviewed(batch)  # drops failing rows from batch (review_action drop)
+                if not batch:
+                    return batch, LabelOutcome(labels=[])
             outcome = await label_instructions(
                 ask,
                 [item["instruction"] for item in batch],
@@ -81,6 +87,8 @@ class LabelSteps:
                 "request_id": item["request_id"],
                 "teacher_model": self.config.teacher_model,
                 "most_similar": item["most_similar"],
+                **({"review": item.get("review")} if self.reviewer is not None else {}),
+                **({"identifiers": item.get("identifiers", [])} if "identifiers" in item else {}),
             }
             self._rows_log.append(row)
             self.state.rows.append(row)

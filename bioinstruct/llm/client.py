@@ -154,6 +154,7 @@ class TeacherClient(CostLedger):
         self._base_url = base_url
         self._api_key = api_key
         self._reserved = 0.0
+        self._budget_group = [self]
         self._pause_until = 0.0
         self._fatal: str | None = None  # set by the first auth/quota error: later requests stop unsent
         self._state: _LoopState | None = None

@@ -6,7 +6,8 @@ reserved before it is sent and settled from the reported usage on reply, so requ
 never add up past the cap; a request that does not fit waits for in-flight ones to settle below
 their reservation, or fails at once with :class:`BudgetExceededError` when it could never fit. The
 Batch API runner reserves a whole batch with :meth:`CostLedger.reserve_now` and settles it the same
-way. This is a mixin: the client holds the state (below) and calls these methods; it also turns a reply
+way. Clients joined by :meth:`CostLedger.share_budget` (the teacher and a reviewer on another
+endpoint) count each other's spend and reservations against the one cap. This is a mixin: the client holds the state (below) and calls these methods; it also turns a reply
 into a priced :class:`Completion` and counts its usage.
 """
 
@@ -40,10 +41,26 @@ class CostLedger:
     #: the running loop's state: its ``budget_changed`` event wakes requests waiting for room
     _state: _LoopState | None
 
+    #: the clients whose costs count against this cap (this one, and any joined by share_budget)
+    _budget_group: list[CostLedger]
+
     @property
     def total_cost_usd(self) -> float:
-        """Cost of earlier runs (``spent_usd``) plus this client's settled cost."""
-        return self.spent_usd + self.stats.cost_usd
+        """Cost of earlier runs (``spent_usd``) plus the settled cost of every client sharing the cap."""
+        return sum(c.spent_usd + c.stats.cost_usd for c in self._budget_group)
+
+    def share_budget(self, other: CostLedger) -> None:
+        """Count this client's costs and ``other``'s against one cap (both must have the same one)."""
+        if other.max_cost_usd != self.max_cost_usd:
+            raise ValueError("clients sharing a budget must have the same max_cost_usd")
+        other._budget_group.extend(c for c in self._budget_group if c not in other._budget_group)
+        for client in other._budget_group:
+            client._budget_group = other._budget_group
+
+    def _committed(self) -> float:
+        """Settled, unconfirmed and reserved dollars of every client sharing the cap."""
+        group = self._budget_group
+        return self.total_cost_usd + sum(c.stats.unconfirmed_cost_usd + c._reserved for c in group)
 
     def cost(self, prompt_tokens: int, completion_tokens: int, discount: float = 1.0) -> float:
         """Dollars for a usage record (0 when the model has no price and no cap is set)."""
@@ -61,7 +78,7 @@ class CostLedger:
         """Reserve ``amount`` without waiting (Batch API submissions); raises BudgetExceededError."""
         if self.max_cost_usd is None:
             return
-        committed = self.total_cost_usd + self.stats.unconfirmed_cost_usd + self._reserved
+        committed = self._committed()
         if committed + amount > self.max_cost_usd + 1e-12:
             raise BudgetExceededError(
                 f"teacher: max_cost_usd={self.max_cost_usd:.4f} would be exceeded: ${committed:.4f} spent or "
@@ -75,16 +92,18 @@ class CostLedger:
         self.stats.cost_usd += cost
         if cost > reserved + 1e-9 and self.max_cost_usd is not None:
             logger.warning("teacher: a reply cost $%.4f, more than its reservation $%.4f", cost, reserved)
-        if self._state is not None:
-            self._state.budget_changed.set()
+        for client in self._budget_group:  # a request of either client may be waiting for room
+            if client._state is not None:
+                client._state.budget_changed.set()
 
     async def _reserve(self, state: _LoopState, amount: float) -> None:
         while True:
-            committed = self.total_cost_usd + self.stats.unconfirmed_cost_usd
-            if self.max_cost_usd is None or committed + self._reserved + amount <= self.max_cost_usd + 1e-12:
+            committed = self._committed()
+            if self.max_cost_usd is None or committed + amount <= self.max_cost_usd + 1e-12:
                 self._reserved += amount
                 return
-            if committed + amount > self.max_cost_usd + 1e-12 or self._reserved <= 0:
+            reserved = sum(c._reserved for c in self._budget_group)
+            if committed - reserved + amount > self.max_cost_usd + 1e-12 or reserved <= 0:
                 self.reserve_now(amount)  # raises with the full explanation
             state.budget_changed.clear()  # in-flight requests may settle below their reservation
             await state.budget_changed.wait()

@@ -78,6 +78,12 @@ def test_recover_rebuilds_counters_and_pending(tmp_path):
     _kept(journal, "gen-000001-03")
     journal.write("candidate", decision="rejected", filter="blacklist", reason="r", id="gen-000001-04")
     journal.write("candidate", decision="surplus", id="gen-000001-05")
+    _kept(journal, "gen-000001-06")
+    journal.write("request", kind="review", request_id="rev-000001", ids=["gen-000001-02"])
+    journal.write("request", kind="review", request_id="rev-000002", ids=["gen-000001-06"])
+    journal.write("reviewed", id="gen-000001-02", review={"safety": 5, "passed": True})
+    journal.write("reviewed", id="gen-000001-06", review={"safety": 1, "passed": False})
+    journal.write("dropped", id="gen-000001-06", filter="answer_review", reason="scored under 3: safety 1")
     journal.write("request", kind="label", request_id="lab-000001", ids=["gen-000001-01"])
     journal.write("unlabelled", id="gen-000001-03", reason="no readable label")
     journal.write("batch_submitted", batch_id="b1", requests=[{"request_id": "gen-000003", "seed_ids": []}])
@@ -91,18 +97,20 @@ def test_recover_rebuilds_counters_and_pending(tmp_path):
     state = recover(tmp_path)
     assert [row["id"] for row in state.rows] == ["gen-000001-01"]
     assert [item["id"] for item in state.pending] == ["gen-000001-02"]
+    assert state.pending[0]["review"] == {"safety": 5, "passed": True}  # a resumed run does not review it again
     counters = state.counters()
     assert counters == {
         "kept": 1,
         "pending_label": 1,
-        "candidates": 5,
-        "rejected": 2,
-        "rejected_by_filter": {"blacklist": 1, "label": 1},
+        "candidates": 6,
+        "rejected": 3,
+        "rejected_by_filter": {"answer_review": 1, "blacklist": 1, "label": 1},
         "surplus": 1,
         "truncated_items": 1,
         "reply_problems": {},
         "generation_requests": 3,
         "label_requests": 1,
+        "review_requests": 2,
         "failed_requests": 1,
         "label_fallbacks": 0,
         "prompt_tokens": 10,
