@@ -8,19 +8,26 @@ batch size, in one process:
 - lm-eval 0.4.x: ``lm_eval.simple_evaluate`` with ``HFLM`` and the local tasks of
   ``benchmarks/lmeval_tasks/`` (lm-eval's own ``medqa_4options``, ``medmcqa`` and
   ``pubmedqa`` prompt functions and choices over the Hub-schema sample rows; a generated YAML
-  includes each and sets the data file, because the Hub tasks need the network).
+  includes each and sets the data file, because the Hub tasks need the network). For MMLU
+  (``mmlu_clinical_knowledge``, ``mmlu_anatomy``) the generated YAML includes lm-eval's own task
+  file (``lm_eval/tasks/mmlu/default/mmlu_<subject>.yaml``: description, prompt, choices, dev
+  split) and only points its dataset at local ``cais/mmlu``-schema files; no MMLU rows are in
+  the shared samples, so they come from ``tests/fixtures/bionlp/`` (invented rows) unless
+  ``--samples`` holds files of the same names.
 
 Per benchmark it prints identical prompts, identical picks (count and %), the largest
 |log-likelihood difference| over all options, the accuracy of each, and the time of each
 (best of ``--repeat``, runs alternating so background load hits both alike), split into
-model load and scoring. lm-eval runs with ``bootstrap_iters=0`` (its stderr bootstrap is not
-scoring) and its default ``logits_cache=True`` (one forward pass scores every single-token
-option, as ours does).
+model load and scoring; ``--per-item`` adds one line per item (both picks, the gold answer and
+|log-likelihood difference| of each option). lm-eval runs with ``bootstrap_iters=0`` (its stderr
+bootstrap is not scoring) and its default ``logits_cache=True`` (one forward pass scores every
+single-token option, as ours does).
 
 Run (lm-eval is a benchmark/test dependency: ``pip install -e ".[bench]"``)::
 
     python benchmarks/eval_vs_lmeval.py [--samples ../shared/bionlp-samples] [--batch-size 8]
-        [--limit N] [--repeat 3] [--benchmarks medqa,medmcqa,pubmedqa] [--model PATH]
+        [--limit N] [--repeat 3] [--benchmarks medqa,medmcqa,pubmedqa,mmlu_clinical_knowledge,mmlu_anatomy]
+        [--model PATH] [--per-item]
 
 ``tests/evaluation/test_lmeval_parity.py`` imports this file and asserts its figures on a
 few dozen rows per benchmark.
@@ -43,16 +50,34 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parent.parent
 TASKS_DIR = Path(__file__).resolve().parent / "lmeval_tasks"
+#: Invented rows in the Hub schemas (tests/fixtures/make_bionlp.py): the MMLU rows live only here.
+FIXTURES = REPO / "tests" / "fixtures" / "bionlp"
 
 
 @dataclass(frozen=True)
 class Pair:
     """One of our benchmarks and the local lm-eval task that reproduces lm-eval's prompt for it."""
 
-    task: str  # task name in benchmarks/lmeval_tasks/<task>.yaml
+    task: str  # task name in benchmarks/lmeval_tasks/<task>.yaml (or of the generated YAML)
     split: str  # the split name that YAML reads
     ours_file: str  # sample file our Evaluator reads (the schema bioinstruct loads from the Hub)
     lmeval_files: tuple[str, ...]  # files lm-eval may read, first present wins (its Hub schema first)
+    #: lm-eval's own task file (under lm_eval/tasks/) to include instead of benchmarks/lmeval_tasks/
+    lmeval_task: str | None = None
+    #: further splits lm-eval's task reads (its few-shot split): (split, file name)
+    extra_splits: tuple[tuple[str, str], ...] = ()
+    #: where the files are when the samples folder lacks them
+    fallback: Path | None = None
+
+
+def _mmlu_pair(subject: str) -> Pair:
+    """lm-eval's own ``mmlu_<subject>`` over cais/mmlu-schema files (test rows; dev rows, its
+    few-shot split, which lm-eval reads even at 0 shots)."""
+    name = f"mmlu_{subject}"
+    return Pair(
+        f"{name}_local", "test", f"{name}.jsonl", (f"{name}.jsonl",),
+        lmeval_task=f"mmlu/default/{name}.yaml", extra_splits=(("dev", f"{name}_dev.jsonl"),), fallback=FIXTURES,
+    )  # fmt: skip
 
 
 PAIRS = {
@@ -60,12 +85,34 @@ PAIRS = {
     "medmcqa": Pair("medmcqa_local", "validation", "medmcqa.jsonl", ("medmcqa.jsonl",)),
     # lm-eval's pubmedqa reads bigbio/pubmed_qa; the samples hold the same items in both schemas.
     "pubmedqa": Pair("pubmedqa_local", "test", "pubmedqa.jsonl", ("pubmedqa_bigbio.jsonl", "pubmedqa.jsonl")),
+    "mmlu_clinical_knowledge": _mmlu_pair("clinical_knowledge"),
+    "mmlu_anatomy": _mmlu_pair("anatomy"),
 }
+
+
+def find_file(samples: Path, pair: Pair, names: tuple[str, ...]) -> Path | None:
+    """The first of ``names`` in ``samples``, else in the pair's fallback folder."""
+    folders = [samples, *([pair.fallback] if pair.fallback else [])]
+    return next((folder / n for folder in folders for n in names if (folder / n).is_file()), None)
 
 
 def data_files(samples: Path, benchmarks: list[str]) -> dict[str, Path]:
     """The file our Evaluator reads for each benchmark."""
-    return {name: (samples / PAIRS[name].ours_file).resolve() for name in benchmarks}
+    files = {}
+    for name in benchmarks:
+        pair = PAIRS[name]
+        found = find_file(samples, pair, (pair.ours_file,))
+        files[name] = (found or samples / pair.ours_file).resolve()
+    return files
+
+
+def lmeval_task_file(pair: Pair) -> Path:
+    """The YAML the generated task includes: lm-eval's own, or ours in benchmarks/lmeval_tasks/."""
+    if pair.lmeval_task is None:
+        return TASKS_DIR / f"{pair.task}.yaml"
+    import lm_eval
+
+    return Path(lm_eval.__file__).parent / "tasks" / pair.lmeval_task
 
 
 def write_tasks(task_dir: Path, samples: Path, benchmarks: list[str]) -> dict[str, str]:
@@ -76,14 +123,20 @@ def write_tasks(task_dir: Path, samples: Path, benchmarks: list[str]) -> dict[st
     names = {}
     for name in benchmarks:
         pair = PAIRS[name]
-        source = next((samples / f for f in pair.lmeval_files if (samples / f).is_file()), None)
-        if source is None:
-            raise SystemExit(f"no {' or '.join(pair.lmeval_files)} in {samples}")
-        config = {
-            "include": str(TASKS_DIR / f"{pair.task}.yaml"),
+        splits = {}
+        for split, files in [(pair.split, pair.lmeval_files), *((s, (f,)) for s, f in pair.extra_splits)]:
+            source = find_file(samples, pair, files)
+            if source is None:
+                where = f"{samples}" + (f" or {pair.fallback}" if pair.fallback else "")
+                raise SystemExit(f"no {' or '.join(files)} in {where}")
+            splits[split] = str(source.resolve())
+        config: dict[str, Any] = {
+            "include": str(lmeval_task_file(pair)),
             "task": pair.task,
-            "dataset_kwargs": {"data_files": {pair.split: str(source.resolve())}},
+            "dataset_kwargs": {"data_files": splits},
         }
+        if pair.lmeval_task is not None:  # lm-eval's Hub task, pointed at the local files
+            config.update(dataset_path="json", dataset_name=None)
         (task_dir / f"{pair.task}.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
         names[name] = pair.task
     return names
@@ -154,6 +207,13 @@ def _lmeval_prompt(sample: dict) -> str:
     return first[0] if isinstance(first, list | tuple) else first["arg_0"]
 
 
+def _lmeval_choices(sample: dict) -> list[str]:
+    """The options lm-eval scored (each continuation, without its target delimiter)."""
+    arguments = sample["arguments"]
+    pairs = arguments if isinstance(arguments, list) else list(arguments.values())
+    return [(pair[1] if isinstance(pair, list | tuple) else pair["arg_1"]).strip() for pair in pairs]
+
+
 def compare(lm_samples: list[dict], ours: Any) -> dict[str, Any]:
     """Agreement of one benchmark: lm-eval's pick is its own ``np.argmax`` over the summed
     log-likelihoods (the first maximum), ours the prediction our Evaluator reported."""
@@ -169,9 +229,12 @@ def compare(lm_samples: list[dict], ours: Any) -> dict[str, Any]:
                 "our_prediction": mine["prediction"],
                 "lm_correct": float(theirs["acc"]) == 1.0,  # lm-eval's own verdict
                 "our_correct": bool(mine["correct"]),
-                "max_dll": max(abs(a - b) for a, b in zip(lls, mine["loglikelihoods"], strict=True)),
+                "dll": [abs(a - b) for a, b in zip(lls, mine["loglikelihoods"], strict=True)],
+                "lm_label": _lmeval_choices(theirs)[lm_pick],
+                "gold": mine["reference"],
             }
         )
+        rows[-1]["max_dll"] = max(rows[-1]["dll"])
     n = len(rows)
     return {
         "n": n,
@@ -226,21 +289,39 @@ def measure(
     }
 
 
-def report(figures: dict[str, Any], *, model: str, batch_size: int, repeat: int) -> str:
+def per_item_lines(name: str, figures: dict[str, Any]) -> list[str]:
+    """One line per item: same prompt?, lm-eval's and our pick, the gold answer, |dLL| per option."""
+    lines = [f"{name}: item, prompt, pick lm-eval/ours, gold, |dLL| per option"]
+    for i, row in enumerate(figures["rows"]):
+        agree = "" if row["lm_pick"] == row["our_pick"] else "  <- differ"
+        lines.append(
+            f"  {i:>4} {'same' if row['same_prompt'] else 'DIFF'}  {row['lm_label']}/{row['our_prediction']}"
+            f"  gold {row['gold']}  " + " ".join(f"{d:.1e}" for d in row["dll"]) + agree
+        )
+    return lines
+
+
+def report(
+    figures: dict[str, Any], *, model: str, batch_size: int, repeat: int, per_item: bool = False
+) -> str:
     import torch
 
+    width = max(10, *(len(name) for name in figures["benchmarks"]))
     lines = [
         f"model {model}; batch size {batch_size}; float32 on CPU, torch threads {torch.get_num_threads()}; "
         f"zero-shot; best of {repeat}",
-        f"{'benchmark':<10} {'rows':>5} {'same prompts':>13} {'identical picks':>17} {'max |dLL|':>10} "
+        f"{'benchmark':<{width}} {'rows':>5} {'same prompts':>13} {'identical picks':>17} {'max |dLL|':>10} "
         f"{'acc lm-eval':>12} {'acc ours':>9}",
     ]
     for name, f in figures["benchmarks"].items():
         picks = f"{f['same_picks']} ({100 * f['same_picks'] / f['n']:.1f}%)"
         lines.append(
-            f"{name:<10} {f['n']:>5} {f['same_prompts']:>13} {picks:>17} {f['max_dll']:>10.1e} "
+            f"{name:<{width}} {f['n']:>5} {f['same_prompts']:>13} {picks:>17} {f['max_dll']:>10.1e} "
             f"{100 * f['lm_accuracy']:>11.1f}% {100 * f['our_accuracy']:>8.1f}%"
         )
+    if per_item:
+        for name, f in figures["benchmarks"].items():
+            lines += per_item_lines(name, f)
     best = {key: min(values) for key, values in figures["times"].items()}
     lm_total = best["lm_load"] + best["lm_tasks"] + best["lm_score"]
     our_total = best["our_load"] + best["our_score"]
@@ -259,13 +340,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=Path, default=REPO.parent / "shared" / "bionlp-samples")
     parser.add_argument("--model", default=None, help="local model folder or .gguf (default: SmolLM2-135M)")
-    parser.add_argument("--benchmarks", default="medqa,medmcqa,pubmedqa")
+    parser.add_argument("--benchmarks", default=",".join(PAIRS))
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument(
         "--limit", type=int, default=None, help="first N rows of each benchmark (default all)"
     )
     parser.add_argument("--repeat", type=int, default=3, help="timings are the best of this many runs")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument(
+        "--per-item", action="store_true", help="also print each item: both picks, gold, |dLL| per option"
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -282,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     figures = measure(
         model_dir, args.samples, benchmarks, batch_size=args.batch_size, limit=args.limit, repeat=args.repeat
     )
-    print(report(figures, model=str(model_dir), batch_size=args.batch_size, repeat=args.repeat))
+    shown = dict(model=str(model_dir), batch_size=args.batch_size, repeat=args.repeat, per_item=args.per_item)
+    print(report(figures, **shown))
     perfect = all(f["same_picks"] == f["n"] for f in figures["benchmarks"].values())
     return 0 if perfect else 1
 

@@ -70,6 +70,9 @@ class Item:
     question: str | None = None
     #: What a few-shot demonstration shows as its answer, when not derivable from the fields above.
     demo_answer: str | None = None
+    #: Text the ``plain`` template puts once at the very start of the prompt, before any
+    #: demonstration (the declaration's ``preamble``: lm-eval's task ``description``).
+    preamble: str = ""
 
     @property
     def answer_text(self) -> str:
@@ -101,6 +104,10 @@ class Benchmark:
     to_item: str | Callable[[dict, int], Item]
     #: The task's instruction shown to the model; converters fill ``{field}`` placeholders.
     instruction: str = ""
+    #: Put once before the ``plain`` prompt and its demonstrations, as lm-eval's task ``description``
+    #: (MMLU: "The following are multiple choice questions (with answers) about anatomy.\n\n");
+    #: the other templates show ``instruction`` instead.
+    preamble: str = ""
     #: Parameters of the converter and scorer (field names, label sets, aliases, ...).
     options: dict[str, Any] = field(default_factory=dict)
     hub: HubSource | None = None
@@ -226,7 +233,9 @@ class Benchmark:
         items = []
         for index, row in enumerate(rows):
             try:
-                items.append(self.to_item(row, index))
+                item = self.to_item(row, index)
+                item.preamble = item.preamble or self.preamble
+                items.append(item)
             except (KeyError, IndexError, ValueError, TypeError, AttributeError) as err:
                 where = f" in {source}" if source else ""
                 raise DataError(

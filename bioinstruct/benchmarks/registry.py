@@ -2,16 +2,16 @@
 
 Adding a benchmark is one YAML file (lm-eval's ``--include_path`` idea)::
 
-    # mmlu_clinical_knowledge.yaml
-    name: mmlu_clinical_knowledge
-    groups: [mmlu_medical]
+    # mmlu_virology.yaml
+    name: mmlu_virology
+    groups: [mmlu_more]
     task: multiple_choice
-    hub: {path: cais/mmlu, name: clinical_knowledge, split: test}
-    fewshot_hub: {path: cais/mmlu, name: clinical_knowledge, split: dev}
+    hub: {path: cais/mmlu, name: virology, split: test}
+    fewshot_hub: {path: cais/mmlu, name: virology, split: dev}
     to_item: multiple_choice
-    instruction: Answer the multiple-choice question about clinical knowledge.
+    instruction: Answer the multiple-choice question about virology.
 
-then ``register_yaml("mmlu_clinical_knowledge.yaml")`` (or a folder of them; ``bioinstruct evaluate
+then ``register_yaml("mmlu_virology.yaml")`` (or a folder of them; ``bioinstruct evaluate
 --include-path DIR``). A file may hold several declarations (YAML documents separated by
 ``---``), and ``include: base.yaml`` takes a file's keys as defaults (a family's shared fields).
 The built-in declarations are ``tasks/*.yaml``, read on first use in ``BUILTIN_FILES`` order,
@@ -32,15 +32,15 @@ from bioinstruct.benchmarks.declaration import Benchmark, HubSource
 from bioinstruct.errors import ConfigError, did_you_mean
 
 #: The bundled declaration files (``tasks/<name>.yaml``), in listing order.
-BUILTIN_FILES = ("qa", "nli", "ner", "relation", "clinical", "generation", "instructions")
+BUILTIN_FILES = ("qa", "mmlu", "nli", "ner", "relation", "clinical", "generation", "instructions")
 
 _REGISTRY: dict[str, Benchmark] = {}
 _BUILTINS_LOADED = False
 #: The fields a YAML declaration may hold, with their types (the scorer's functions come by name, in
 #: ``metric``; ``corpus_metrics``/``item_score``/``ci`` callables only from Python).
 _YAML_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "name": str, "groups": (list, str), "task": str, "to_item": str, "instruction": str, "options": dict,
-    "hub": dict, "fewshot_hub": dict, "read_local": str, "how_to_get": str, "items_note": str,
+    "name": str, "groups": (list, str), "task": str, "to_item": str, "instruction": str, "preamble": str,
+    "options": dict, "hub": dict, "fewshot_hub": dict, "read_local": str, "how_to_get": str, "items_note": str,
     "local_items_note": str, "description": str, "max_new_tokens": int, "default_num_fewshot": int,
     "metric": str, "primary_metric": str, "judge_axes": list, "citation": str,
 }  # fmt: skip

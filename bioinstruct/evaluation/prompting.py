@@ -77,7 +77,8 @@ def _render_text(item: Item, template: str) -> str:
 
 
 def render(item: Item, template: str = "bioinstruct", demos: Sequence[Item] = ()) -> Prompt:
-    """Render ``item`` (after ``demos``, each followed by its gold answer) with ``template``."""
+    """Render ``item`` (after ``demos``, each followed by its gold answer) with ``template``; ``plain``
+    starts with ``item.preamble`` (lm-eval's task description, e.g. MMLU's), shown once."""
     check_template(template)
     ids = [demo.id for demo in demos]
     if template == CHAT:
@@ -90,6 +91,8 @@ def render(item: Item, template: str = "bioinstruct", demos: Sequence[Item] = ()
     target_delimiter, fewshot_delimiter = _separators(template)
     shots = [_render_text(demo, template) + target_delimiter + demo.answer_text for demo in demos]
     text = fewshot_delimiter.join([*shots, _render_text(item, template)])
+    if template == PLAIN:  # lm-eval's task description: once, before the demonstrations
+        text = item.preamble + text
     return Prompt(
         messages=[{"role": "user", "content": text}],
         text=text,

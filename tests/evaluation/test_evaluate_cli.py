@@ -15,7 +15,7 @@ def test_benchmarks_table(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["name", "groups", "metric", "source", "local", "data?"]
     medqa = next(line for line in out if line.startswith("medqa "))
-    assert medqa.split()[1:4] == ["qa,paper", "accuracy", "GBaker/MedQA-USMLE-4-options"]
+    assert medqa.split()[1:4] == ["qa,paper,leaderboard", "accuracy", "GBaker/MedQA-USMLE-4-options"]
     assert next(line for line in out if line.startswith("bioasq ")).endswith("required")
     assert main(["benchmarks", "--group", "nli"]) == 0
     assert "mednli" in capsys.readouterr().out

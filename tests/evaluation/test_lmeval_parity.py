@@ -2,9 +2,12 @@
 model (SmolLM2-135M-Instruct) our log-likelihood scoring picks what lm-eval picks.
 
 The prompt check runs lm-eval's own ``doc_to_text`` functions (through the local tasks of
-``benchmarks/lmeval_tasks/``) over every sample row and needs no model. The slow check runs
-``benchmarks/eval_vs_lmeval.py`` on 24 rows of each benchmark: one lm-eval run
-(``simple_evaluate`` + ``HFLM``) and one ``Evaluator`` run share the three benchmarks.
+``benchmarks/lmeval_tasks/``) over every sample row and needs no model. For MMLU the check builds
+lm-eval's own ``mmlu_<subject>`` task over our cais/mmlu-schema rows (``tests/fixtures/bionlp``)
+and compares its whole context (description, demonstrations from the dev split, question) at 0, 1
+and 3 shots. The slow check runs ``benchmarks/eval_vs_lmeval.py`` on 24 rows of each benchmark
+and the 8 MMLU clinical knowledge rows: one lm-eval run (``simple_evaluate`` + ``HFLM``) and one
+``Evaluator`` run share the four benchmarks.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ pytestmark = pytest.mark.samples
 
 REPO = Path(__file__).resolve().parents[2]
 BENCHMARKS = ["medqa", "medmcqa", "pubmedqa"]
+MMLU = ["mmlu_clinical_knowledge", "mmlu_anatomy"]  # the subjects with fixture rows
+MMLU_SLOW = ["mmlu_clinical_knowledge"]  # on the real model too: its 8 rows add a few seconds
 LMEVAL_HINT = 'lm-eval is a test/bench dependency: pip install -e ".[bench]"'
 ROWS = 24  # per benchmark (the shortest prompts): about a minute per side on 2 free cores
 # lm-eval's own task of each local task (lm_eval/tasks/<folder>/<file>).
@@ -102,6 +107,58 @@ def test_plain_template_is_lmevals_prompt_on_every_sample_row(benchmark: str, sa
         assert item.gold == (gold if isinstance(gold, int) else item.labels.index(gold))
 
 
+def _lmeval_mmlu_tasks(tmp_path: Path, names: list[str]) -> dict:
+    """lm-eval's own MMLU tasks (``eval_vs_lmeval.write_tasks``) over the fixture rows, built."""
+    from lm_eval.tasks import TaskManager
+
+    script = _script()
+    task_dir = tmp_path / "tasks"
+    task_dir.mkdir()
+    tasks = script.write_tasks(task_dir, tmp_path / "no-samples", names)  # the rows: FIXTURES
+    manager = TaskManager(include_path=str(task_dir), include_defaults=False)
+    built = manager.load(list(tasks.values()))["tasks"]
+    return {name: built[task] for name, task in tasks.items()}
+
+
+@pytest.mark.parametrize("benchmark", MMLU)
+def test_mmlu_local_task_is_lmevals_own_task_with_local_rows(benchmark: str, tmp_path: Path) -> None:
+    """The generated task includes lm-eval's own file and changes nothing but where the rows are."""
+    pytest.importorskip("lm_eval", reason=LMEVAL_HINT)
+    import lm_eval
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    script = _script()
+    script.write_tasks(tmp_path, tmp_path / "no-samples", [benchmark])
+    ours = load_yaml(tmp_path / f"{script.PAIRS[benchmark].task}.yaml", resolve_func=True)
+    theirs = load_yaml(Path(lm_eval.__file__).parent / "tasks" / "mmlu" / "default" / f"{benchmark}.yaml")
+    changed = {"task", "dataset_path", "dataset_name", "dataset_kwargs"}
+    for key in sorted((set(ours) | set(theirs)) - changed):  # prompt, description, choices, splits, ...
+        assert _same(ours.get(key), theirs.get(key)), key
+    assert theirs["dataset_path"] == "cais/mmlu" and theirs["fewshot_split"] == "dev"
+    assert sorted(ours["dataset_kwargs"]["data_files"]) == ["dev", "test"]
+
+
+@pytest.mark.parametrize("shots", [0, 1, 3])
+def test_plain_template_is_lmevals_mmlu_prompt(fixtures_dir: Path, tmp_path: Path, shots: int) -> None:
+    """lm-eval's MMLU context, character for character: its description once, then ``shots``
+    demonstrations from the dev split (lm-eval's ``first_n`` sampler: the first rows; we pass the
+    same ones), then the question. (Our own draw is seeded-random: only 0 shots, the leaderboard's
+    protocol, gives lm-eval's numbers without choosing the demonstrations.)"""
+    pytest.importorskip("lm_eval", reason=LMEVAL_HINT)
+    tasks = _lmeval_mmlu_tasks(tmp_path, MMLU)
+    for name, task in tasks.items():
+        bench = get_benchmark(name)
+        items = bench.items(bench.load_rows(fixtures_dir / f"{name}.jsonl"))
+        demos = bench.items(bench.load_fewshot_rows(fixtures_dir / f"{name}_dev.jsonl"))[:shots]
+        docs = list(task.test_docs())
+        assert len(docs) == len(items) == 8
+        for doc, item in zip(docs, items, strict=True):
+            prompt = render(item, "plain", demos)
+            assert prompt.text == task.fewshot_context(doc, shots), name
+            assert prompt.target_delimiter == task.config.target_delimiter == " "
+            assert item.labels == task.doc_to_choice(doc) and item.gold == task.doc_to_target(doc)
+
+
 def _shortest_rows(samples_dir: Path, target: Path) -> Path:
     """The ``ROWS`` rows of each benchmark with the shortest prompts, in file order, written to
     ``target`` under the sample file names (both PubMedQA files: their lines are the same items).
@@ -125,15 +182,17 @@ def parity(small_model_dir: Path, samples_dir: Path, tmp_path_factory: pytest.Te
     """One lm-eval run and one Evaluator run over the three benchmarks (the expensive part)."""
     pytest.importorskip("lm_eval", reason=LMEVAL_HINT)
     rows = _shortest_rows(samples_dir, tmp_path_factory.mktemp("parity-rows"))
-    return _script().measure(small_model_dir, rows, BENCHMARKS, batch_size=8, repeat=1)
+    # no MMLU file in ``rows``: the script reads the fixture rows (its FIXTURES fallback)
+    return _script().measure(small_model_dir, rows, BENCHMARKS + MMLU_SLOW, batch_size=8, repeat=1)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("benchmark", BENCHMARKS)
+@pytest.mark.parametrize("benchmark", BENCHMARKS + MMLU_SLOW)
 def test_real_model_same_picks_and_loglikelihoods_as_lmeval(parity: dict, benchmark: str) -> None:
     figures = parity["benchmarks"][benchmark]
-    assert figures["n"] == ROWS
-    assert figures["same_prompts"] == ROWS
+    rows = 8 if benchmark in MMLU_SLOW else ROWS
+    assert figures["n"] == rows
+    assert figures["same_prompts"] == rows
     differing = [i for i, row in enumerate(figures["rows"]) if row["lm_pick"] != row["our_pick"]]
     assert not differing, f"{benchmark}: rows {differing} pick differently"
     assert figures["max_dll"] <= 1e-3
