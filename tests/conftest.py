@@ -46,6 +46,8 @@ FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures" / "bionlp"
 #: CI sets these to 1: a ``samples`` test or a test needing the real small model that skips fails instead.
 REQUIRE_SAMPLES = "BIOINSTRUCT_REQUIRE_SAMPLES"
 REQUIRE_REAL = "BIOINSTRUCT_REQUIRE_REAL"
+#: CI installs Debian's chromium and chromium-driver: a skipped headless-browser test fails there
+REQUIRE_BROWSER = "BIOINSTRUCT_REQUIRE_BROWSER"
 
 
 def _shared_samples_dir() -> Path:
@@ -94,6 +96,8 @@ def _required_reason(item: pytest.Item) -> str | None:
         return f"{REQUIRE_SAMPLES}=1 but this `samples` test skipped"
     if os.environ.get(REQUIRE_REAL) == "1" and "small_model_dir" in getattr(item, "fixturenames", ()):
         return f"{REQUIRE_REAL}=1 but this real-model test skipped"
+    if os.environ.get(REQUIRE_BROWSER) == "1" and "browser" in getattr(item, "fixturenames", ()):
+        return f"{REQUIRE_BROWSER}=1 but this headless-browser test skipped"
     return None
 
 

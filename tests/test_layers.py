@@ -39,7 +39,7 @@ LAYERS = {
     # shared services: the LLM client, benchmark declarations and rows, ROUGE-L similarity
     **dict.fromkeys(("llm", "benchmarks", "similarity"), 1),
     **dict.fromkeys(("generation", "decontamination", "evaluation", "training"), 2),
-    **dict.fromkeys(("cards", "hub", "hub_upload"), 3),
+    **dict.fromkeys(("cards", "hub", "hub_upload", "viewer"), 3),
     **dict.fromkeys(
         (
             "cli",

@@ -30,6 +30,8 @@ def test_required_reason_only_under_the_ci_variables(monkeypatch):
     assert "`samples` test skipped" in conftest._required_reason(samples)
     assert "real-model test skipped" in conftest._required_reason(real)
     assert conftest._required_reason(_item(fixtures=["tiny_model_dir"])) is None
+    monkeypatch.setenv(conftest.REQUIRE_BROWSER, "1")
+    assert "headless-browser test skipped" in conftest._required_reason(_item(fixtures=["browser"]))
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from bioinstruct.generation.filters import (
     reply_rules,
 )
 from bioinstruct.generation.parsing import Candidate
+from bioinstruct.jsonio import paused_gc
 from bioinstruct.similarity.rouge import SimilarityIndex
 
 
@@ -53,8 +54,8 @@ class CandidateDecisions:
         #: the patient-identifier screen (an ``IdentifierScreen``), or None
         self.identifiers = identifiers
         self.index = SimilarityIndex(tokenizer=tokenizer)
-        for item in [*seeds, *pool]:
-            self.index.add(item["instruction"], id=item["id"])
+        with paused_gc():  # a resumed 100k-row run: the pool is refilled in bulk
+            self.index.add_many((item["instruction"], item["id"]) for item in [*seeds, *pool])
         extra = [CopiedSeedOutput(seeds), *([overlap] if overlap else [])]
         self._blacklist, self._extra = Blacklist(), extra
 

@@ -10,6 +10,8 @@ the category counts. It goes into run.json (``diversity``) and, with a chart, in
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 import statistics
 from collections import Counter
@@ -38,10 +40,9 @@ def diversity_summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         if isinstance(row.get("most_similar"), dict)
         and isinstance(row["most_similar"].get("score"), int | float)
     ]
-    bins = [
-        [low, high, sum(low <= score < high or (high == BIN_EDGES[-1] and score == high) for score in scores)]
-        for low, high in zip(BIN_EDGES, BIN_EDGES[1:], strict=False)
-    ]
+    last = len(BIN_EDGES) - 2  # a score of exactly 1.0 falls into the last bin
+    counts = Counter(min(bisect.bisect_right(BIN_EDGES, score) - 1, last) for score in scores if score >= 0)
+    bins = [[low, high, counts.get(i, 0)] for i, (low, high) in enumerate(itertools.pairwise(BIN_EDGES))]
     words = Counter(word for row in rows if (word := leading_word(str(row.get("instruction") or ""))))
     categories = Counter(str(row.get("category")) for row in rows)
     return {

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bioinstruct.errors import DataError
-from bioinstruct.jsonio import AppendLog, cut_torn_tail, iter_jsonl, write_text_atomically
+from bioinstruct.jsonio import AppendLog, cut_torn_tail, iter_jsonl, paused_gc, write_text_atomically
 
 JOURNAL = "journal.jsonl"
 INSTRUCTIONS = "instructions.jsonl"
@@ -191,10 +191,14 @@ def recover(output_dir: Path) -> RunState:
     not in instructions.jsonl was waiting for its label when the run stopped: it is pending again.
     """
     state = RunState()
-    state.rows = recover_jsonl(output_dir / INSTRUCTIONS)
     kept: dict[str, dict[str, Any]] = {}
-    for event in recover_jsonl(output_dir / JOURNAL):
-        apply_event(state, event, kept)
+    with paused_gc():
+        state.rows = recover_jsonl(output_dir / INSTRUCTIONS)
+        journal = output_dir / JOURNAL
+        if journal.exists():
+            cut_torn_tail(journal)
+            for event in iter_jsonl(journal):  # streamed: only the counters and pending tasks stay
+                apply_event(state, event, kept)
     accepted = {row["id"] for row in state.rows}
     if len(accepted) != len(state.rows):
         raise DataError(f"{output_dir / INSTRUCTIONS} has duplicate ids; it was not written by this builder")

@@ -278,3 +278,30 @@ def test_filter_on_real_benchmark_questions_matches_brute_force(bionlp_dir):
             assert best < 0.5
             assert next(kept_iter)["most_similar"]["score"] == best
             kept_texts.append(row["Question"])
+
+
+def _structure(index: SimilarityIndex) -> tuple:
+    postings = [
+        (p.items[: p.size].tolist(), p.counts[: p.size].tolist(), p.by_item, p.max_count) for p in index._postings
+    ]
+    return (index._seqs, index._ids, index._vocab, index._length_list, index._lengths[: len(index)].tolist(), postings)
+
+
+def test_add_many_builds_the_pool_add_builds():
+    """The bulk fill of a resumed run is the same index as adding one by one, across calls, with
+    repeated tokens, empty texts and default ids; a repeated id is refused before anything changes."""
+    texts = [("the cat the cat sat", "a"), ("", "b"), ("dog dog dog", None), ("Cat, dog & bird!", "d"),
+             ("the bird sat on the dog", "e")]  # fmt: skip
+    for split in range(len(texts) + 1):
+        one, bulk = SimilarityIndex(), SimilarityIndex()
+        for text, item_id in texts:
+            one.add(text, id=item_id)
+        bulk.add_many(texts[:split])
+        bulk.add_many(texts[split:])
+        assert _structure(one) == _structure(bulk)
+        assert bulk.max_similarity("the dog sat") == one.max_similarity("the dog sat")
+    with pytest.raises(DataError, match="'a' is already in the pool"):
+        bulk.add_many([("new text", "z"), ("again", "a")])
+    with pytest.raises(DataError, match="'q' is already in the pool"):
+        SimilarityIndex().add_many([("x", "q"), ("y", "q")])
+    assert len(bulk) == len(texts)
