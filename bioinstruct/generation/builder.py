@@ -292,6 +292,7 @@ class BioInstructBuilder:
             "base_url": self.teacher_url,
             "seed_set_hash": self.seed_hash,
             "num_seed_tasks": len(self.seed_tasks),
+            "seed_tasks": c.seed_tasks,  # the file (None: the bundled 80, or a list given in Python)
             **{name: getattr(c, name) for name in copied[1:]},
             "prompt_template": str(c.prompt_template) if c.prompt_template else "bundled:generate.jinja",
             "label_template": str(c.label_template) if c.label_template else "bundled:label.jinja",

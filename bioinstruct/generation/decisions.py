@@ -85,8 +85,11 @@ class _ReplyDecisions:
             if found and screen.action == "redact":
                 fields = {k: getattr(candidate, k) for k in ("instruction", "input", "output")}
                 candidate = replace(candidate, **screen.redact(fields, found))
-        # redacted identifiers keep their kind and place, not their text
-        listed = [{**f.to_dict(), **({"text": ""} if screen.action == "redact" else {})} for f in found]
+        # redacted: each identifier's kind and the place of its [KIND] in the stored text, not its text
+        listed = [
+            f.to_dict()
+            for f in (screen.redacted_spans(found) if screen and screen.action == "redact" else found)
+        ]
         self._similarity.last = (0.0, None)
         rejection = first_rejection(candidate, self._rules)
         score, match_id = self._similarity.last

@@ -289,6 +289,17 @@ class IdentifierScreen:
             redacted[field] = text
         return redacted
 
+    def redacted_spans(self, found: Sequence[Identifier]) -> list[Identifier]:
+        """Where each placeholder stands in the text :meth:`redact` returns (``text`` is ``[KIND]``):
+        the row's ``identifiers`` column then points into the text it is stored with."""
+        placed, shift = [], dict.fromkeys((f.field for f in found), 0)
+        for f in sorted(found, key=lambda f: (f.field, f.start)):
+            mark = f"[{f.kind.upper()}]"
+            start = f.start + shift[f.field]
+            placed.append(Identifier(f.kind, f.field, start, start + len(mark), mark))
+            shift[f.field] += len(mark) - (f.end - f.start)
+        return placed
+
     def reason(self, found: Sequence[Identifier]) -> str:
         """One short line for the journal: ``patient identifiers: phone 1, email 1 (in output)``."""
         counts = Counter(f.kind for f in found)

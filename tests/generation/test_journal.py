@@ -97,7 +97,10 @@ def test_recover_rebuilds_counters_and_pending(tmp_path):
     state = recover(tmp_path)
     assert [row["id"] for row in state.rows] == ["gen-000001-01"]
     assert [item["id"] for item in state.pending] == ["gen-000001-02"]
-    assert state.pending[0]["review"] == {"safety": 5, "passed": True}  # a resumed run does not review it again
+    assert state.pending[0]["review"] == {
+        "safety": 5,
+        "passed": True,
+    }  # a resumed run does not review it again
     counters = state.counters()
     assert counters == {
         "kept": 1,

@@ -240,7 +240,12 @@ def test_identifier_screen_actions(tmp_path: Path, action: str) -> None:
         }
     else:
         assert planted_rows[0]["output"] == "Call the patient at [PHONE] or write to [EMAIL]."
-        assert all(i["text"] == "" for i in found)  # the dataset keeps where, not what
+        output = planted_rows[0]["output"]  # the dataset keeps where, not what
+        assert (
+            [output[i["start"] : i["end"]] for i in found]
+            == [i["text"] for i in found]
+            == ["[PHONE]", "[EMAIL]"]
+        )
         assert "555-0132" not in (tmp_path / "run" / "instructions.jsonl").read_text()
     assert dataset.features["identifiers"].feature["kind"].dtype == "string"
     assert dataset[planted_index(dataset)]["identifiers"][0]["kind"] in ("phone", "email")

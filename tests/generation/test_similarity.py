@@ -282,9 +282,17 @@ def test_filter_on_real_benchmark_questions_matches_brute_force(bionlp_dir):
 
 def _structure(index: SimilarityIndex) -> tuple:
     postings = [
-        (p.items[: p.size].tolist(), p.counts[: p.size].tolist(), p.by_item, p.max_count) for p in index._postings
+        (p.items[: p.size].tolist(), p.counts[: p.size].tolist(), p.by_item, p.max_count)
+        for p in index._postings
     ]
-    return (index._seqs, index._ids, index._vocab, index._length_list, index._lengths[: len(index)].tolist(), postings)
+    return (
+        index._seqs,
+        index._ids,
+        index._vocab,
+        index._length_list,
+        index._lengths[: len(index)].tolist(),
+        postings,
+    )
 
 
 def test_add_many_builds_the_pool_add_builds():
