@@ -84,7 +84,13 @@ class BioInstructSFTConfig(SFTConfig):
     learning_rate: float = field(default=2e-4, metadata={"help": "Peak learning rate (LoRA default 2e-4)."})
     num_train_epochs: float = field(default=3.0, metadata={"help": "Number of training epochs."})
     lr_scheduler_type: str = field(default="cosine", metadata={"help": "Learning-rate schedule."})
-    warmup_ratio: float = field(default=0.03, metadata={"help": "Fraction of steps for linear warm-up."})
+    warmup_ratio: float = field(
+        default=0.03,
+        metadata={
+            "help": "Fraction of steps for linear warm-up (transformers 5 reads it as a float warmup_steps; "
+            "an explicit warmup_steps wins)."
+        },
+    )
     max_length: int | None = field(
         default=1024, metadata={"help": "Maximum tokens per example (or per pack)."}
     )
@@ -109,6 +115,13 @@ class BioInstructSFTConfig(SFTConfig):
             "help": "Hide the training progress bar (shown by default, with the ETA; loss lines are logged)."
         },
     )
+
+    def __post_init__(self) -> None:
+        # transformers 5 dropped ``warmup_ratio`` (a float ``warmup_steps`` < 1 is the ratio now): without
+        # this the recipe's 3% warm-up was silently no warm-up at all.
+        if not self.warmup_steps and self.warmup_ratio:
+            self.warmup_steps = float(self.warmup_ratio)
+        super().__post_init__()
 
 
 @dataclass

@@ -160,8 +160,11 @@ def _trainer_class():
     return BioInstructSFTTrainer
 
 
-def build_trainer(script_args: Any, training_args: Any, model_args: Any):
-    """Run the pre-flight checks, then build the TRL trainer (nothing is written yet)."""
+def build_trainer(script_args: Any, training_args: Any, model_args: Any, model: Any = None):
+    """Run the pre-flight checks, then build the TRL trainer (nothing is written yet).
+
+    ``model``: a model already in memory (benchmarks/sft_throughput.py's randomly initialised
+    7B-shaped Llama); ``model_args.model_name_or_path`` then names only its tokenizer."""
     from trl import get_peft_config, get_quantization_config
 
     ensure_offline_mode_if_unreachable()  # examples/sft.py bypasses the CLI: no minute of Hub retries
@@ -181,13 +184,15 @@ def build_trainer(script_args: Any, training_args: Any, model_args: Any):
     if threads["device"] == "cpu":
         logger.info("torch intra-op threads: %d (%s)", threads["intra_op_threads"], threads["source"])
     init_kwargs = _model_init_kwargs(model_args, training_args)
-    model: Any = model_args.model_name_or_path
-    if added_tokens:
+    if model is not None:
+        pass
+    elif added_tokens:
         from transformers import AutoModelForCausalLM
 
         model = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path, **init_kwargs)
         model.resize_token_embeddings(len(tokenizer))
     else:
+        model = model_args.model_name_or_path
         training_args.model_init_kwargs = init_kwargs
 
     trainer = _trainer_class()(

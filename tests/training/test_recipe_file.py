@@ -96,3 +96,17 @@ def test_every_example_recipe_and_a_saved_recipe_pass_the_checks(tmp_path):
     assert len(recipes) >= 5
     for path in [*recipes, saved]:
         check_recipe(*load_recipe(path), parser, str(path))
+
+
+def test_warmup_ratio_reaches_the_scheduler(tmp_path):
+    """transformers 5 has no ``warmup_ratio``: the recipe's ratio must become the scheduler's warm-up,
+    and an explicit ``warmup_steps`` still wins."""
+    from bioinstruct.training.config import parse_training_args
+
+    base = ["--config", "examples/recipes/small-instruct-cpu.yaml", "--output_dir", str(tmp_path)]
+    _, args, _ = parse_training_args(base)
+    assert args.warmup_ratio == 0.05 and args.get_warmup_steps(100) == 5
+    _, args, _ = parse_training_args([*base, "--warmup_steps", "7"])
+    assert args.get_warmup_steps(100) == 7
+    _, args, _ = parse_training_args(["--output_dir", str(tmp_path), "--use_cpu", "true", "--bf16", "false"])
+    assert args.get_warmup_steps(1000) == 30  # the recipe default, 3%
