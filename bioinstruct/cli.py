@@ -40,7 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "view": (
         "bioinstruct.commands.view",
-        "Write a generation run's viewer: one HTML file (rows, rejections, charts) that opens from disk.",
+        "Write a generation run's or an evaluation's viewer: one HTML file that opens from disk.",
     ),
     "dedup": (
         "bioinstruct.commands.dedup",

@@ -1,7 +1,9 @@
-"""``bioinstruct view RUN_DIR``: write a generation run's viewer, one HTML file that opens from disk.
+"""``bioinstruct view FOLDER``: write the viewer of a generation run or an evaluation, one HTML file.
 
-Why a command of its own: the viewer only reads a run's files, so it can be written at any time,
+Why a command of its own: the viewer only reads a folder's files, so it can be written at any time,
 also while ``generate`` is still running in the same folder, and sent to a colleague as one file.
+The folder's kind is told by its files (:func:`bioinstruct.viewer.folders.folder_kind`): a run's
+journal.jsonl / instructions.jsonl, or an evaluation's results.json.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "run_dir", metavar="RUN_DIR", help="Run folder of `bioinstruct generate` (journal.jsonl, ...)."
+        "run_dir",
+        metavar="FOLDER",
+        help="A run folder of `bioinstruct generate` (journal.jsonl, ...) or an output folder of "
+        "`bioinstruct evaluate` (results.json, samples/).",
     )
     parser.add_argument(
         "--output",
         "-o",
         metavar="FILE",
-        help="Where to write the HTML file (default: RUN_DIR/view.html); written atomically.",
+        help="Where to write the HTML file (default: FOLDER/view.html); written atomically.",
     )
 
 
@@ -29,8 +34,8 @@ def _size(size: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bioinstruct.viewer import write_view
+    from bioinstruct.viewer.folders import write_folder_view
 
-    path = write_view(args.run_dir, args.output)
-    print(f"wrote {path} ({_size(path.stat().st_size)})")
+    kind, path = write_folder_view(args.run_dir, args.output)
+    print(f"wrote {path} ({_size(path.stat().st_size)}; {kind} viewer)")
     return 0

@@ -76,9 +76,31 @@ class EvaluateConfig:
     protocol: str | None = field(
         default=None,
         metadata={
-            "help": "Multiple choice: log-likelihood over the options (default where the backend supports "
-            "it) or generation parsed to a choice.",
-            "choices": ["loglik", "generate"],
+            "help": "Multiple choice: loglik (log-likelihood over the options; the default where the backend "
+            "supports it), generate (a short answer parsed to a choice), cot (zero-shot chain of thought, "
+            "the final 'Answer: X' extracted by a stated rule), a comma list run in one call (loglik,cot: "
+            "the report shows the gap), or all. Generation benchmarks are always generative.",
+            "metavar": "PROTOCOL[,PROTOCOL]",
+        },
+    )
+    cot_max_new_tokens: int = field(
+        default=512, metadata={"help": "--protocol cot: the reasoning budget, new tokens per reply."}
+    )
+    cot_samples: int = field(
+        default=1,
+        metadata={
+            "help": "--protocol cot: 1 = one greedy reply; k > 1 = self-consistency, k sampled replies and "
+            "a majority vote over their parseable answers (ties: the first in sample order)."
+        },
+    )
+    cot_temperature: float = field(
+        default=0.7, metadata={"help": "--protocol cot with --cot-samples > 1: the sampling temperature."}
+    )
+    cot_template: str = field(
+        default="auto",
+        metadata={
+            "help": "--protocol cot: the prompt template; auto = the model's chat template where it has one "
+            "(and always chat messages for --backend openai), else --template."
         },
     )
     num_fewshot: int | None = field(
@@ -96,7 +118,10 @@ class EvaluateConfig:
     )
     seed: int = field(
         default=0,
-        metadata={"help": "Seed for drawing few-shot demonstrations and for bootstrap intervals."},
+        metadata={
+            "help": "Seed for drawing few-shot demonstrations, for CoT sampling (--cot-samples > 1) and for "
+            "bootstrap intervals."
+        },
     )
     output_dir: str = field(
         default="runs/eval",
@@ -166,6 +191,14 @@ class EvaluateConfig:
             "unjudged items counted, when the next request could pass it."
         },
     )
+
+    def __post_init__(self) -> None:
+        """A bad --protocol or --cot-* value is one line before anything loads (the evaluator checks again)."""
+        from bioinstruct.evaluation.cot import check_settings
+        from bioinstruct.evaluation.protocols import parse_protocols
+
+        parse_protocols(self.protocol)
+        check_settings(self.cot_max_new_tokens, self.cot_samples, self.cot_temperature, self.cot_template)
 
 
 __all__ = ["EvaluateConfig"]

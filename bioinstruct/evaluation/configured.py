@@ -84,6 +84,10 @@ def evaluate(config: EvaluateConfig) -> EvalResults:
         template=config.template,
         seed=config.seed,
         judge=make_judge(config),
+        cot_max_new_tokens=config.cot_max_new_tokens,
+        cot_samples=config.cot_samples,
+        cot_temperature=config.cot_temperature,
+        cot_template=config.cot_template,
     )
 
 

@@ -9,17 +9,18 @@ run computes nothing.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from bioinstruct import formatting
 from bioinstruct.benchmarks import Benchmark, Item, select, skip_reason
 from bioinstruct.errors import ConfigError, DataError
+from bioinstruct.evaluation import cot as cot_protocol
 from bioinstruct.evaluation.backends import Backend, make_backend
+from bioinstruct.evaluation.cot import CotSettings
+from bioinstruct.evaluation.prediction_cache import PredictionCache, cache_key
 from bioinstruct.evaluation.prompting import (
     CHAT,
     PLAIN,
@@ -27,51 +28,14 @@ from bioinstruct.evaluation.prompting import (
     render,
     select_demonstrations,
 )
+from bioinstruct.evaluation.protocols import ALL, PROTOCOL_WORDS, PROTOCOLS, expand, parse_protocols
 from bioinstruct.evaluation.report import BenchmarkResult, EvalResults
+from bioinstruct.evaluation.scoring import describe_scoring
 from bioinstruct.evaluation.scoring import score as _score
-from bioinstruct.jsonio import KeyedLog
 
 logger = logging.getLogger(__name__)
 
-ProtocolName = Literal["loglik", "generate"]
-PROTOCOLS = ("loglik", "generate")
-_PROTOCOL_WORDS = {
-    "loglik": (
-        "loglikelihood",
-        "argmax over the options of the summed log-probability of each option's label "
-        "after the prompt (lm-evaluation-harness 'acc')",
-    ),
-    "generate": (
-        "generative",
-        "greedy generation parsed to a choice (letter, option text or label word); "
-        "unparseable answers (none named, several options listed, the question repeated) count as "
-        "wrong; where the letter and the quoted option text disagree the letter wins and the item "
-        "is flagged (letter_text_conflicts)",
-    ),
-}
 _CHUNK = 64
-
-
-def _sha(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode()).hexdigest()
-
-
-class PredictionCache:
-    """Append-only JSONL of raw predictions for one (model, adapter, benchmark, protocol).
-
-    One ``{"key", "output"}`` line per prediction, in a :class:`~bioinstruct.jsonio.KeyedLog`: a
-    line torn by a kill is skipped (one warning for all of them) and its item predicted again.
-    """
-
-    def __init__(self, directory: str | Path | None, benchmark: str, *identity: Any) -> None:
-        name = f"{benchmark}-{_sha(benchmark, *identity)[:16]}.jsonl"
-        self.path = Path(directory) / name if directory else None
-        self._log = KeyedLog(self.path, value_field="output", what="prediction cache")
-        #: key -> raw output, loaded from the file and kept up to date by :meth:`add`
-        self.entries: dict[str, Any] = self._log.entries
-
-    def add(self, outputs: Mapping[str, Any]) -> None:
-        self._log.update(outputs)
 
 
 class Evaluator:
@@ -120,22 +84,35 @@ class Evaluator:
         limit: int | None = None,
         data_files: Mapping[str, str | Path] | None = None,
         fewshot_files: Mapping[str, str | Path] | None = None,
-        protocol: ProtocolName | None = None,
+        protocol: str | Sequence[str] | None = None,
         num_fewshot: int | None = None,
         template: str = "bioinstruct",
         seed: int = 0,
         judge: Any = None,
+        cot_max_new_tokens: int = 512,
+        cot_samples: int = 1,
+        cot_temperature: float = 0.7,
+        cot_template: str = cot_protocol.AUTO,
     ) -> EvalResults:
         """Score every variant on ``benchmarks`` (names and/or groups).
 
-        ``protocol`` defaults to log-likelihood where the backend supports it, else generative;
-        generation benchmarks are always generative. ``num_fewshot`` defaults to each
-        benchmark's own (0 for QA, as in the paper). Group members that need local data not
-        given in ``data_files`` are skipped and listed in ``EvalResults.skipped``.
+        ``protocol`` (multiple choice): ``loglik``, ``generate``, ``cot``, a comma list (or sequence)
+        of them, each a result of its own, or ``all`` (every protocol the backend offers); default:
+        log-likelihood where the backend supports it, else generative. Generation benchmarks are
+        always generative (one result). ``cot_*`` configure chain of thought (:class:`CotSettings`).
+        ``num_fewshot`` defaults to each benchmark's own (0 for QA, as in the paper). Group members
+        that need local data not given in ``data_files`` are skipped and listed in ``EvalResults.skipped``.
         """
         check_template(template)
-        if protocol is not None and protocol not in PROTOCOLS:
-            raise ConfigError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
+        requested = parse_protocols(protocol)
+        cot = CotSettings(cot_max_new_tokens, cot_samples, cot_temperature, cot_template)
+        wants_cot = requested is not None and ("cot" in requested or requested == (ALL,))
+        if not wants_cot and cot != CotSettings():
+            logger.warning("the --cot-* settings have no effect without cot in --protocol")
+        if wants_cot and cot.sampling and self._backend is not None and not hasattr(self._backend, "sample"):
+            raise ConfigError(
+                f"the {self.backend_name!r} backend cannot sample (no sample()); use --cot-samples 1"
+            )
         if limit is not None and limit < 1:
             raise ConfigError(f"limit must be >= 1, got {limit}")
         if num_fewshot is not None and num_fewshot < 0:
@@ -150,6 +127,19 @@ class Evaluator:
         prepared = []
         for entry in loaded:  # load everything first: a bad file fails before any model time is spent
             bench, rows = entry.benchmark, entry.rows
+            if bench.task == "generation" and requested == ("cot",):  # CoT reads a choice: none here
+                why = "a generation benchmark (free text); --protocol cot is for multiple choice"
+                if entry.explicit:
+                    raise ConfigError(f"{bench.name!r} is {why}: drop it from --benchmarks or run it apart")
+                skipped[bench.name] = why
+                continue
+            shots = bench.default_num_fewshot if num_fewshot is None else num_fewshot
+            if wants_cot and shots and bench.task == "multiple_choice":
+                raise ConfigError(
+                    f"--protocol cot is zero-shot (no benchmark has written-out reasoning to show), but "
+                    f"{bench.name!r} would get {shots} demonstrations: pass --num-fewshot 0, or run "
+                    "the few-shot protocols in another call"
+                )
             items_note = bench.describe_items(entry.data_file, len(rows))
             rows = rows[:limit] if limit else rows
             items = _unique_ids(bench.items(rows, source=entry.data_file or ""))
@@ -168,28 +158,29 @@ class Evaluator:
             spec = benchmarks if isinstance(benchmarks, str) else ", ".join(benchmarks)
             raise ConfigError(f"nothing to evaluate in {spec} ({reasons})")
         backend = self.backend
-        if protocol == "loglik" and not backend.supports_loglikelihood:
+        chosen = expand(requested, backend.supports_loglikelihood) if requested else None
+        if chosen and "loglik" in chosen and not backend.supports_loglikelihood:
             raise ConfigError(
-                f"the {self.backend_name!r} backend cannot score log-likelihoods; use --protocol generate"
+                f"the {self.backend_name!r} backend cannot score log-likelihoods; use --protocol generate or cot"
             )
         results = []
         for variant in backend.variants():
             backend.set_variant(variant)
             for bench, rows, items, demos, items_note in prepared:
-                chosen = (
-                    "generate"
-                    if bench.task == "generation" or not backend.supports_loglikelihood
-                    else (protocol or "loglik")
-                )
-                result = self._run_one(
-                    bench, rows, items, demos, variant, chosen, template, limit, data_files, seed
-                )
-                result.protocol["items"] = items_note  # which items: the Hub split, or the supplied file
-                if judge is not None and bench.judge_axes:
-                    _apply_judge(judge, bench, items, result)
-                for line in result.warnings:  # one line per problem, e.g. a constant answer
-                    logger.warning(line)
-                results.append(result)
+                if bench.task == "generation":
+                    protocols: Sequence[str] = ["generate"]
+                else:
+                    protocols = chosen or ["loglik" if backend.supports_loglikelihood else "generate"]
+                for name in protocols:
+                    result = self._run_one(
+                        bench, rows, items, demos, variant, name, template, limit, data_files, seed, cot
+                    )
+                    result.protocol["items"] = items_note  # which items: the Hub split, or the supplied file
+                    if judge is not None and bench.judge_axes:
+                        _apply_judge(judge, bench, items, result)
+                    for line in result.warnings:  # one line per problem, e.g. a constant answer
+                        logger.warning(line)
+                    results.append(result)
         return EvalResults(results, skipped)
 
     # -- preparation ---------------------------------------------------------------------------
@@ -225,11 +216,21 @@ class Evaluator:
         limit: int | None,
         data_files: Mapping[str, str],
         seed: int,
+        cot: CotSettings,
     ) -> BenchmarkResult:
         backend = self.backend
-        prompts = [render(item, template, demos) for item in items]
+        if protocol == "cot":  # zero-shot, its own template, budget and stop strings
+            template = cot_protocol.resolve_template(cot.template, template, backend)
+            demos = []
+            prompts = [cot_protocol.render_cot(item, template) for item in items]
+            stop = cot_protocol.stop_strings(template, _opening(template))
+            max_new_tokens = cot.max_new_tokens
+            settings: tuple[Any, ...] = (cot.cache_identity(seed),)
+        else:
+            prompts = [render(item, template, demos) for item in items]
+            stop = _stop_strings(template)
+            max_new_tokens, settings = bench.max_new_tokens, ()
         texts = [backend.prompt_text(prompt) for prompt in prompts]
-        stop = _stop_strings(template)
         adapter_path = dict(_adapter_pairs(backend)).get(variant) if variant else None
         info = backend.info()
         dtype = info.get("dtype")  # a bf16 run must not reuse float32 predictions
@@ -239,14 +240,17 @@ class Evaluator:
         cache = PredictionCache(
             self.cache_dir, bench.name, self.model, variant, adapter_path, protocol, dtype, endpoint, *weights
         )
+        # The raw replies are cached, not the answers read from them: a changed extraction rule
+        # rescores without generating again, while a changed prompt, budget or sampling setting misses.
         keys = [
-            _sha(item.id, text, item.labels, prompt.target_delimiter, protocol, bench.max_new_tokens, stop)
+            cache_key(
+                item.id, text, item.labels, prompt.target_delimiter, protocol, max_new_tokens, stop, *settings
+            )
             for item, text, prompt in zip(items, texts, prompts, strict=True)
         ]
         todo = [i for i, key in enumerate(keys) if key not in cache.entries]
-        bar = _progress_bar(
-            len(items), len(items) - len(todo), f"{variant or 'base'} | {bench.name}", self.progress
-        )
+        label = f"{variant or 'base'} | {bench.name}" + (f" | {protocol}" if protocol == "cot" else "")
+        bar = _progress_bar(len(items), len(items) - len(todo), label, self.progress)
         counting = hasattr(backend, "truncation_counts")  # one truncation line per benchmark, not per chunk
         if counting:
             backend.truncation_counts = [0, 0]
@@ -259,10 +263,20 @@ class Evaluator:
                         for i in chunk
                     ]
                     outputs: list[Any] = backend.loglikelihood(requests, progress=bar.update)
+                elif protocol == "cot" and cot.sampling:
+                    outputs = backend.sample(  # type: ignore[attr-defined]
+                        [prompts[i] for i in chunk],
+                        n=cot.samples,
+                        temperature=cot.temperature,
+                        max_new_tokens=max_new_tokens,
+                        stop=stop,
+                        seed=seed,
+                        progress=bar.update,
+                    )
                 else:
                     outputs = backend.generate(
                         [prompts[i] for i in chunk],
-                        max_new_tokens=bench.max_new_tokens,
+                        max_new_tokens=max_new_tokens,
                         stop=stop,
                         progress=bar.update,
                     )
@@ -277,18 +291,15 @@ class Evaluator:
                     logger.warning("%s (%s): %s", bench.name, variant or "base", note)
         raw = [cache.entries[key] for key in keys]
         result = _score(bench, rows, items, texts, raw, protocol, bertscore=self.bertscore)
-        word, scoring = _PROTOCOL_WORDS[protocol]
-        if bench.task == "generation":  # free text scored against the reference, not parsed to a choice
-            scoring = (
-                f"greedy generation (up to {bench.max_new_tokens} new tokens) scored against the reference"
-            )
-            scoring += f" ({bench.primary_metric} is the headline metric)"
         result.model, result.adapter = self.model, variant
+        chat_template = cot_protocol.chat_template_name(backend, template)
         result.protocol = {
             "task": bench.task,
-            "protocol": word,
-            "scoring": scoring,
+            "name": protocol,
+            "protocol": PROTOCOL_WORDS[protocol][0],
+            "scoring": describe_scoring(bench, protocol, cot),
             "template": template,
+            "chat_template": chat_template,
             "num_fewshot": len(demos),
             "fewshot_seed": seed if demos else None,
             "demo_ids": [d.id for d in demos],
@@ -300,9 +311,11 @@ class Evaluator:
             else bench.source,
             "items": bench.items_note,
             "limit": limit,
-            "max_new_tokens": bench.max_new_tokens if protocol == "generate" else None,
+            "max_new_tokens": max_new_tokens if protocol != "loglik" else None,
             "backend": backend.info(),
         }
+        if protocol == "cot":
+            result.protocol["cot"] = cot.record(seed, template, chat_template, stop)
         return result
 
 
@@ -349,8 +362,16 @@ def _stop_strings(template: str) -> list[str]:
         return []
     # Also stop where a model starts the next demonstration ("\n\nBelow is an instruction ..."),
     # which few-shot prompts teach it to do; otherwise that text is scored as part of the answer.
-    opening = " ".join(formatting.render_prompt("x", "", template).split()[:4])
-    return ["\n\n### ", "\n### ", f"\n\n{opening}"]
+    return ["\n\n### ", "\n### ", f"\n\n{_opening(template)}"]
+
+
+def _opening(template: str) -> str:
+    """The first words of a text template's prompt ("Below is an instruction"): where a new one starts."""
+    return (
+        " ".join(formatting.render_prompt("x", "", template).split()[:4])
+        if template not in (PLAIN, CHAT)
+        else ""
+    )
 
 
 def _adapter_pairs(backend: Backend) -> list[tuple[str, str]]:

@@ -11,13 +11,15 @@ the warnings they raise, because a number that equals "always answer A" is not a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Collection, Iterable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bioinstruct.errors import DataError
-from bioinstruct.evaluation.diagnostics import warnings_for
+from bioinstruct.evaluation.diagnostics import CONSTANT_SHARE, warnings_for
+from bioinstruct.evaluation.protocol_report import gap_table, multi_protocol, protocol_gaps, unparseable_line
+from bioinstruct.evaluation.protocols import NAME_OF_WORD
 from bioinstruct.jsonio import iter_jsonl, write_records, write_text_atomically
 
 RESULTS_FILE = "results.json"
@@ -51,6 +53,12 @@ class BenchmarkResult:
         return name if self.adapter is None else f"{name} + {self.adapter}"
 
     @property
+    def protocol_name(self) -> str:
+        """``loglik``, ``generate`` or ``cot``: which protocol scored it (with the model, its identity)."""
+        word = str(self.protocol.get("protocol", ""))
+        return str(self.protocol.get("name") or NAME_OF_WORD.get(word, word))
+
+    @property
     def score(self) -> float:
         return self.metrics[self.primary_metric]
 
@@ -63,7 +71,17 @@ class BenchmarkResult:
     @property
     def warnings(self) -> list[str]:
         """One line per thing a reader of this number must know (constant answers, empty outputs, ...)."""
-        lines = warnings_for(self.benchmark, self.variant, self.diagnostics, self.n)
+        cot = self.protocol_name == "cot"
+        label = f"{self.variant}, cot" if cot else self.variant  # the same benchmark also ran under loglik
+        lines = warnings_for(self.benchmark, label, self.diagnostics, self.n)
+        share = self.diagnostics.get("unparseable_share", 0.0)
+        if cot and 0.5 <= share < CONSTANT_SHARE:  # (at the constant share warnings_for has said it)
+            budget = (self.protocol.get("cot") or {}).get("max_new_tokens")
+            lines.append(
+                f"{self.benchmark} ({label}): {100 * share:.0f}% of the replies state no parseable answer "
+                f"(counted wrong); a reply cut at the budget ({budget} new tokens, --cot-max-new-tokens) "
+                "before its 'Answer:' line is one of them"
+            )
         if "judge_n" in self.metrics:
             judged = int(self.metrics["judge_n"]) + int(self.metrics.get("judge_unscored", 0))
             if self.metrics["judge_n"] < judged:
@@ -122,11 +140,25 @@ class EvalResults:
     def __add__(self, other: EvalResults) -> EvalResults:
         return EvalResults(self.results + other.results, {**self.skipped, **other.skipped})
 
-    def get(self, benchmark: str, adapter: str | None = None, model: str | None = None) -> BenchmarkResult:
+    def get(
+        self,
+        benchmark: str,
+        adapter: str | None = None,
+        model: str | None = None,
+        protocol: str | None = None,
+    ) -> BenchmarkResult:
+        """The result of ``benchmark`` for ``adapter`` (None: the base); ``protocol`` (``loglik``,
+        ``generate``, ``cot``) picks one where several ran (default: the first)."""
         for result in self.results:
-            if result.benchmark == benchmark and result.adapter == adapter and model in (None, result.model):
+            if (
+                result.benchmark == benchmark
+                and result.adapter == adapter
+                and model in (None, result.model)
+                and protocol in (None, result.protocol_name)
+            ):
                 return result
-        raise KeyError(f"no result for benchmark {benchmark!r}, adapter {adapter!r}")
+        extra = f", protocol {protocol!r}" if protocol else ""
+        raise KeyError(f"no result for benchmark {benchmark!r}, adapter {adapter!r}{extra}")
 
     @property
     def benchmarks(self) -> list[str]:
@@ -137,20 +169,39 @@ class EvalResults:
         return list(dict.fromkeys(result.variant for result in self.results))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"results": [result.summary() for result in self.results], "skipped": self.skipped}
+        data: dict[str, Any] = {
+            "results": [result.summary() for result in self.results],
+            "skipped": self.skipped,
+        }
+        gaps = protocol_gaps(self.results)
+        if gaps:  # derived from the results (recomputed on load): loglik vs CoT per benchmark and variant
+            data["protocol_gaps"] = gaps
+        return data
 
     def to_markdown(self) -> str:
-        """A table (benchmarks as rows, model variants as columns) and each benchmark's protocol."""
+        """A table (benchmarks as rows, model variants as columns) and each benchmark's protocol.
+
+        A benchmark run under several protocols (``--protocol loglik,cot``) has a row per protocol,
+        a protocol column appears, and the "loglik vs CoT" table gives the gap per variant.
+        """
         variants = self.variants
-        cells = {(r.benchmark, r.variant): r for r in self.results}
+        several = multi_protocol(self.results)
+
+        def key(r: BenchmarkResult) -> tuple[str, str | None]:
+            return r.benchmark, r.protocol_name if r.benchmark in several else None
+
+        cells = {(*key(r), r.variant): r for r in self.results}
+        rows = list(dict.fromkeys(key(r) for r in self.results))
+        column = "protocol | " if several else ""
         lines = [
-            "| benchmark | metric | " + " | ".join(variants) + " |",
-            "|---|---|" + "---:|" * len(variants),
+            f"| benchmark | {column}metric | " + " | ".join(variants) + " |",
+            "|---|---|" + ("---|" if several else "") + "---:|" * len(variants),
         ]
-        for name in self.benchmarks:
-            first = next(r for r in self.results if r.benchmark == name)
-            row = [_cell(cells.get((name, variant))) for variant in variants]
-            lines.append(f"| {name} | {first.primary_metric} | " + " | ".join(row) + " |")
+        for name, protocol in rows:
+            first = next(r for r in self.results if key(r) == (name, protocol))
+            row = [_cell(cells.get((name, protocol, variant))) for variant in variants]
+            shown = f"{first.protocol.get('protocol', first.protocol_name)} | " if several else ""
+            lines.append(f"| {name} | {shown}{first.primary_metric} | " + " | ".join(row) + " |")
         lines += [
             "",
             "Scores in %, with the 95% bootstrap confidence interval in brackets.",
@@ -158,16 +209,15 @@ class EvalResults:
             "Protocols:",
             "",
         ]
-        for name in self.benchmarks:
-            first = next(r for r in self.results if r.benchmark == name)
-            lines.append(f"- **{name}**: {_protocol_line(first)}")
-            for result in (r for r in self.results if r.benchmark == name and r.unparseable):
-                lines.append(
-                    f"  - {result.variant}: {result.unparseable} of {result.n} answers unparseable (counted wrong)"
-                )
+        for name, protocol in rows:
+            group = [r for r in self.results if key(r) == (name, protocol)]
+            label = f"**{name}** ({protocol})" if protocol else f"**{name}**"
+            lines.append(f"- {label}: {_protocol_line(group[0])}")
+            for result in (r for r in group if r.unparseable or r.protocol_name == "cot"):  # CoT: even 0
+                lines.append(f"  - {result.variant}: {unparseable_line(result)}")
         for name, reason in self.skipped.items():
             lines.append(f"- **{name}**: skipped ({reason})")
-        lines += _checks_table(self.results) + _judge_table(self.results)
+        lines += _checks_table(self.results, several) + gap_table(self.results) + _judge_table(self.results)
         warnings = [line for result in self.results for line in result.warnings]
         if warnings:
             lines += ["", "Warnings:", "", *(f"- {line}" for line in warnings)]
@@ -183,7 +233,7 @@ class EvalResults:
         )
         for name in self.benchmarks:
             rows = (
-                {"model": result.model, "adapter": result.adapter, **sample}
+                {"model": result.model, "adapter": result.adapter, "protocol": result.protocol_name, **sample}
                 for result in self.results
                 if result.benchmark == name
                 for sample in result.samples
@@ -198,7 +248,12 @@ class EvalResults:
         """Grouped bars of the primary metric per variant, CI as error bars (see :func:`bioinstruct.plots.results_png`)."""
         from bioinstruct.plots import results_png
 
-        return results_png(self.results, path)
+        several = multi_protocol(self.results)
+        bars = [
+            replace(r, benchmark=f"{r.benchmark} ({r.protocol_name})") if r.benchmark in several else r
+            for r in self.results
+        ]
+        return results_png(bars, path)
 
     @classmethod
     def load(cls, directory: str | Path) -> EvalResults:
@@ -223,7 +278,12 @@ def _samples_for(directory: Path, result: BenchmarkResult) -> Iterable[dict[str,
     if not path.is_file():
         return
     for row in iter_jsonl(path):  # DataError names the file and line of a damaged sample
-        if row.pop("model") == result.model and row.pop("adapter") == result.adapter:
+        protocol = row.pop("protocol", None)  # absent in files written before results had protocols
+        if (
+            row.pop("model") == result.model
+            and row.pop("adapter") == result.adapter
+            and protocol in (None, result.protocol_name)
+        ):
             yield row
 
 
@@ -238,10 +298,13 @@ def _cell(result: BenchmarkResult | None) -> str:
 
 def _protocol_line(result: BenchmarkResult) -> str:
     p = result.protocol
+    template = f"template {p.get('template', '?')!r}"
+    if p.get("chat_template"):
+        template += f" ({p['chat_template']})"
     parts = [
         p.get("protocol", "?"),
         f"{p.get('num_fewshot', 0)}-shot",
-        f"template {p.get('template', '?')!r}",
+        template,
         f"n={result.n}",
         f"data: {p.get('data_source', '?')}",
     ]
@@ -249,6 +312,16 @@ def _protocol_line(result: BenchmarkResult) -> str:
         parts.append(f"items: {p['items']}")
     if p.get("limit"):
         parts.append(f"limited to the first {p['limit']} items")
+    cot = p.get("cot")
+    if isinstance(cot, dict):
+        if cot.get("samples", 1) > 1:
+            parts.append(
+                f"self-consistency over {cot['samples']} samples at temperature {cot.get('temperature')}, "
+                f"up to {cot.get('max_new_tokens')} new tokens each ({cot.get('vote')})"
+            )
+        else:
+            parts.append(f"one greedy reply of up to {cot.get('max_new_tokens')} new tokens")
+        parts.append(f"answer extraction: {cot.get('extraction_rule')}")
     return "; ".join(parts)
 
 
@@ -260,8 +333,12 @@ def _distribution(counts: dict[str, int]) -> str:
     return ", ".join(f"{label} {count}" for label, count in counts.items())
 
 
-def _checks_table(results: list[BenchmarkResult]) -> list[str]:
-    """Baselines and prediction checks, one row per (benchmark, variant)."""
+def _checks_table(results: list[BenchmarkResult], several: Collection[str] = ()) -> list[str]:
+    """Baselines and prediction checks, one row per (benchmark[, protocol], variant)."""
+
+    def name(r: BenchmarkResult) -> str:
+        return f"{r.benchmark} ({r.protocol_name})" if r.benchmark in several else r.benchmark
+
     choice = [r for r in results if "chance_baseline" in r.diagnostics]
     text = [r for r in results if "empty_share" in r.diagnostics]
     lines: list[str] = []
@@ -276,7 +353,7 @@ def _checks_table(results: list[BenchmarkResult]) -> list[str]:
         for r in choice:
             d = r.diagnostics
             lines.append(
-                f"| {r.benchmark} | {r.variant} | {_percent(r.score)} | {_percent(d['chance_baseline'])} | "
+                f"| {name(r)} | {r.variant} | {_percent(r.score)} | {_percent(d['chance_baseline'])} | "
                 f"{_percent(d['majority_baseline'])} ({d['majority_label']}) | "
                 f"{_distribution(d['prediction_distribution'])} | {d.get('letter_text_conflicts', '–')} |"
             )
@@ -291,7 +368,7 @@ def _checks_table(results: list[BenchmarkResult]) -> list[str]:
         for r in text:
             d = r.diagnostics
             lines.append(
-                f"| {r.benchmark} | {r.variant} | {_percent(r.score)} | {_percent(d['empty_share'])} | "
+                f"| {name(r)} | {r.variant} | {_percent(r.score)} | {_percent(d['empty_share'])} | "
                 f"{_percent(d['degenerate_share'])} | {d['distinct_predictions']} of {r.n} |"
             )
     return lines

@@ -11,8 +11,9 @@ from typing import Any
 
 from bioinstruct.benchmarks import Benchmark, Item
 from bioinstruct.benchmarks import metrics as metric_fns
-from bioinstruct.evaluation import diagnostics
+from bioinstruct.evaluation import cot, diagnostics
 from bioinstruct.evaluation.answer_parsing import parse_answer
+from bioinstruct.evaluation.protocols import PROTOCOL_WORDS
 from bioinstruct.evaluation.report import BenchmarkResult
 
 
@@ -33,13 +34,23 @@ def score(
     samples: list[dict[str, Any]] = []
     if bench.task == "multiple_choice":
         correct, chosen, unparseable, conflicts = [], [], 0, 0
+        agreements: list[float] = []
+        unparseable_samples = 0
         for item, text, output in zip(items, texts, raw, strict=True):
             labels = item.labels or []
             parsed = None
+            reasoned = None
             if protocol == "loglik":
                 choice = max(
                     range(len(output)), key=lambda c: (output[c], -c)
                 )  # first maximum, as numpy argmax
+            elif protocol == "cot":  # the final answer of a reasoned reply, by cot.EXTRACTION_RULE
+                reasoned = cot.read_output(output, labels)
+                choice = reasoned.index
+                unparseable += choice is None
+                unparseable_samples += reasoned.unparseable_samples
+                if reasoned.agreement is not None:
+                    agreements.append(reasoned.agreement)
             else:
                 parsed = parse_answer(output, labels, item.choices, item.question)
                 choice = parsed.index
@@ -55,7 +66,12 @@ def score(
                 "reference": labels[item.gold],
                 "correct": ok,
             }
-            sample["loglikelihoods" if protocol == "loglik" else "output"] = output
+            if reasoned is not None:
+                sample.update(reasoned.fields)
+                if reasoned.reason:
+                    sample["unparseable"] = reasoned.reason
+            else:
+                sample["loglikelihoods" if protocol == "loglik" else "output"] = output
             if parsed is not None and parsed.reason:
                 sample["unparseable"] = parsed.reason
             if parsed is not None and parsed.conflict is not None:
@@ -69,6 +85,11 @@ def score(
         )
         if protocol == "generate":
             checks["letter_text_conflicts"] = conflicts
+        if protocol == "cot":
+            checks["unparseable_share"] = unparseable / len(items) if items else 0.0
+            if agreements:  # self-consistency: how often the k samples agree with their vote
+                checks["cot_agreement"] = sum(agreements) / len(agreements)
+                checks["cot_unparseable_samples"] = unparseable_samples
         return BenchmarkResult(
             bench.name,
             "",
@@ -76,7 +97,7 @@ def score(
             {"accuracy": accuracy},
             len(items),
             "accuracy",
-            unparseable if protocol == "generate" else None,
+            unparseable if protocol in ("generate", "cot") else None,
             metric_fns.bootstrap_ci(correct),
             samples=samples,
             diagnostics=checks,
@@ -119,4 +140,22 @@ def score(
     )
 
 
-__all__ = ["score"]
+def describe_scoring(bench: Benchmark, protocol: str, settings: cot.CotSettings) -> str:
+    """How a prediction of ``bench`` is scored under ``protocol``, in words."""
+    if bench.task == "generation":  # free text scored against the reference, not parsed to a choice
+        return (
+            f"greedy generation (up to {bench.max_new_tokens} new tokens) scored against the reference"
+            f" ({bench.primary_metric} is the headline metric)"
+        )
+    scoring = PROTOCOL_WORDS[protocol][1]
+    if protocol != "cot":
+        return scoring
+    if settings.sampling:
+        return (
+            f"{scoring}; self-consistency: {settings.samples} replies sampled at temperature {settings.temperature} "
+            f"(up to {settings.max_new_tokens} new tokens each), {cot.VOTE_RULE}"
+        )
+    return f"{scoring}; one greedy reply of up to {settings.max_new_tokens} new tokens"
+
+
+__all__ = ["describe_scoring", "score"]

@@ -17,39 +17,41 @@ KEPT, REJECTED, LINE, AXIS, MUTED = "#4C72B0", "#C44E52", "#2F7D4F", "#444", "#8
 _FONT = 'font-family="system-ui, sans-serif"'
 
 
-def _svg(title: str, body: list[str], height: int = HEIGHT) -> str:
+def svg_chart(title: str, body: list[str], height: int = HEIGHT, width: int = WIDTH) -> str:
+    """One chart: an ``<svg>`` with ``title`` as its accessible name and heading, then ``body``."""
     label = escape(title, quote=True)
     return (
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{label}" {_FONT}>'
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{label}" {_FONT}>'
         f"<title>{escape(title)}</title>"
-        f'<text x="{WIDTH / 2}" y="18" text-anchor="middle" font-size="14" font-weight="600">{escape(title)}</text>'
+        f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="14" font-weight="600">{escape(title)}</text>'
         + "".join(body)
         + "</svg>"
     )
 
 
-def _text(
+def svg_text(
     x: float, y: float, text: str, size: int = 10, anchor: str = "middle", fill: str = AXIS, extra: str = ""
 ) -> str:
+    """A ``<text>`` element; ``text`` is escaped, ``extra`` is trusted attribute text."""
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}"{extra}>'
         f"{escape(text)}</text>"
     )
 
 
-def _line(x1: float, y1: float, x2: float, y2: float, stroke: str = AXIS, extra: str = "") -> str:
+def svg_line(x1: float, y1: float, x2: float, y2: float, stroke: str = AXIS, extra: str = "") -> str:
     return f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{stroke}"{extra}/>'
 
 
-def _empty(title: str, message: str) -> str:
-    return _svg(title, [_text(WIDTH / 2, HEIGHT / 2, message, 12, fill=MUTED)])
+def empty_chart(title: str, message: str) -> str:
+    return svg_chart(title, [svg_text(WIDTH / 2, HEIGHT / 2, message, 12, fill=MUTED)])
 
 
 def bar_chart(title: str, bars: Sequence[tuple[str, int]], axis_label: str, colour: str = KEPT) -> str:
     """Horizontal bars, one per label, each with its count and share written after it."""
     if not bars or not sum(count for _, count in bars):
-        return _empty(title, f"no {axis_label} yet")
+        return empty_chart(title, f"no {axis_label} yet")
     total = sum(count for _, count in bars)
     left, right, top, row = 130, WIDTH - 90, 34, 22
     height = max(HEIGHT, top + row * len(bars) + 40)
@@ -60,20 +62,20 @@ def bar_chart(title: str, bars: Sequence[tuple[str, int]], axis_label: str, colo
         width = (right - left) * count / peak
         shown = name if len(name) <= 20 else name[:19] + "…"
         body += [
-            _text(left - 6, y + 14, shown, 11, "end"),
+            svg_text(left - 6, y + 14, shown, 11, "end"),
             f'<rect x="{left}" y="{y + 3}" width="{width:.1f}" height="{row - 6}" fill="{colour}">'
             f"<title>{escape(name)}: {count:,}</title></rect>",
-            _text(left + width + 4, y + 14, f"{count:,} ({100 * count / total:.1f}%)", 10, "start"),
+            svg_text(left + width + 4, y + 14, f"{count:,} ({100 * count / total:.1f}%)", 10, "start"),
         ]
     axis_y = top + row * len(bars) + 4
     body += [
-        _line(left, top, left, axis_y),
-        _line(left, axis_y, right, axis_y),
-        _text(left, axis_y + 14, "0", 9),
-        _text(right, axis_y + 14, f"{peak:,}", 9),
-        _text((left + right) / 2, axis_y + 28, f"{axis_label} (total {total:,})", 11),
+        svg_line(left, top, left, axis_y),
+        svg_line(left, axis_y, right, axis_y),
+        svg_text(left, axis_y + 14, "0", 9),
+        svg_text(right, axis_y + 14, f"{peak:,}", 9),
+        svg_text((left + right) / 2, axis_y + 28, f"{axis_label} (total {total:,})", 11),
     ]
-    return _svg(title, body, height)
+    return svg_chart(title, body, height)
 
 
 def histogram(
@@ -82,7 +84,7 @@ def histogram(
     """Stacked vertical bars (kept below, rejected on top) with each bar's total above it, and the
     similarity threshold as a dashed line."""
     if not bins or not sum(kept + rejected for _, _, kept, rejected in bins):
-        return _empty(title, "no similarity scores yet")
+        return empty_chart(title, "no similarity scores yet")
     left, right, top, bottom = 50, WIDTH - 15, 46, HEIGHT - 45
     peak = max(kept + rejected for _, _, kept, rejected in bins) or 1
 
@@ -102,24 +104,26 @@ def histogram(
                     f'<rect x="{x:.1f}" y="{bottom - h_of(base + count):.1f}" width="{width:.1f}" '
                     f'height="{h_of(count):.1f}" fill="{colour}"><title>{escape(tip)}</title></rect>'
                 )
-        body.append(_text(x + width / 2, bottom - h_of(kept + rejected) - 3, f"{kept + rejected:,}", 9))
+        body.append(svg_text(x + width / 2, bottom - h_of(kept + rejected) - 3, f"{kept + rejected:,}", 9))
     tx = x_of(threshold)
     body += [
-        _line(tx, top - 6, tx, bottom, REJECTED, ' stroke-dasharray="4 3"'),
-        _text(tx + 4, top + 4, f"threshold {threshold:g}", 10, "start", REJECTED),
-        _line(left, bottom, right, bottom),
-        _line(left, top, left, bottom),
-        _text(left - 4, bottom, "0", 9, "end"),
-        _text(left - 4, top + 14, f"{peak:,}", 9, "end"),
-        *[_text(x_of(t / 10), bottom + 12, f"{t / 10:.1f}", 9) for t in range(0, 11, 2)],
-        _text((left + right) / 2, bottom + 28, x_label, 11),
-        _text(14, (top + bottom) / 2, y_label, 11, extra=f' transform="rotate(-90 14 {(top + bottom) / 2})"'),
+        svg_line(tx, top - 6, tx, bottom, REJECTED, ' stroke-dasharray="4 3"'),
+        svg_text(tx + 4, top + 4, f"threshold {threshold:g}", 10, "start", REJECTED),
+        svg_line(left, bottom, right, bottom),
+        svg_line(left, top, left, bottom),
+        svg_text(left - 4, bottom, "0", 9, "end"),
+        svg_text(left - 4, top + 14, f"{peak:,}", 9, "end"),
+        *[svg_text(x_of(t / 10), bottom + 12, f"{t / 10:.1f}", 9) for t in range(0, 11, 2)],
+        svg_text((left + right) / 2, bottom + 28, x_label, 11),
+        svg_text(
+            14, (top + bottom) / 2, y_label, 11, extra=f' transform="rotate(-90 14 {(top + bottom) / 2})"'
+        ),
         f'<rect x="{left + 10}" y="26" width="9" height="9" fill="{KEPT}"/>',
-        _text(left + 23, 34, "kept or pending", 9, "start"),
+        svg_text(left + 23, 34, "kept or pending", 9, "start"),
         f'<rect x="{left + 105}" y="26" width="9" height="9" fill="{REJECTED}"/>',
-        _text(left + 118, 34, "rejected by similarity", 9, "start"),
+        svg_text(left + 118, 34, "rejected by similarity", 9, "start"),
     ]
-    return _svg(title, body)
+    return svg_chart(title, body)
 
 
 def time_unit(seconds: float) -> tuple[str, float]:
@@ -136,7 +140,7 @@ def line_chart(
 ) -> str:
     """A cumulative curve from (0, 0) over time since the run's first event, its final value written at its end."""
     if not seconds:
-        return _empty(title, "no replies yet")
+        return empty_chart(title, "no replies yet")
     unit, size = time_unit(seconds[-1])
     xs, ys = [0.0, *(s / size for s in seconds)], [0, *ys]
     x_label = f"{unit} since the first journal event"
@@ -148,21 +152,21 @@ def line_chart(
 
     path = " ".join(point(x, y) for x, y in zip(xs, ys, strict=True))
     end_x, end_y = (float(v) for v in point(xs[-1], ys[-1]).split(","))
-    return _svg(
+    return svg_chart(
         title,
         [
             f'<polyline points="{path}" fill="none" stroke="{LINE}" stroke-width="2"/>',
             f'<circle cx="{end_x:.1f}" cy="{end_y:.1f}" r="3" fill="{LINE}"/>',
-            _text(end_x + 5, end_y + 4, fmt(ys[-1]), 10, "start", LINE),
-            _line(left, bottom, right, bottom),
-            _line(left, top, left, bottom),
-            _text(left - 4, bottom, fmt(0), 9, "end"),
-            _text(left - 4, (top + bottom) / 2 + 3, fmt(y_max / 2), 9, "end"),
-            _text(left - 4, top + 6, fmt(y_max), 9, "end"),
-            _text(left, bottom + 12, "0", 9),
-            _text(right, bottom + 12, f"{x_max:.3g}", 9),
-            _text((left + right) / 2, bottom + 28, x_label, 11),
-            _text(
+            svg_text(end_x + 5, end_y + 4, fmt(ys[-1]), 10, "start", LINE),
+            svg_line(left, bottom, right, bottom),
+            svg_line(left, top, left, bottom),
+            svg_text(left - 4, bottom, fmt(0), 9, "end"),
+            svg_text(left - 4, (top + bottom) / 2 + 3, fmt(y_max / 2), 9, "end"),
+            svg_text(left - 4, top + 6, fmt(y_max), 9, "end"),
+            svg_text(left, bottom + 12, "0", 9),
+            svg_text(right, bottom + 12, f"{x_max:.3g}", 9),
+            svg_text((left + right) / 2, bottom + 28, x_label, 11),
+            svg_text(
                 12, (top + bottom) / 2, y_label, 11, extra=f' transform="rotate(-90 12 {(top + bottom) / 2})"'
             ),
         ],
@@ -227,4 +231,14 @@ def run_charts(view: Any) -> list[str]:
     ]  # fmt: skip
 
 
-__all__ = ["bar_chart", "histogram", "line_chart", "run_charts", "similarity_bins"]
+__all__ = [
+    "bar_chart",
+    "empty_chart",
+    "histogram",
+    "line_chart",
+    "run_charts",
+    "similarity_bins",
+    "svg_chart",
+    "svg_line",
+    "svg_text",
+]

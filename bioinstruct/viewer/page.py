@@ -2,11 +2,12 @@
 
 Why one self-contained file: it is opened from disk (``file://``) on a laptop or attached to an
 issue, with no server and no network. The data goes in as JSON inside
-``<script type="application/json">``, which the browser never executes; every ``<``, ``>`` and ``&``
-in it is written as a ``\\u`` escape, so no text of the run (generated text may well contain
+``<script type="application/json">``, which the browser never executes, with every ``<``, ``>``
+and ``&`` in it written as a ``\\u`` escape, so no text of the run (generated text may well contain
 ``</script>``) can end that element. The page's script renders everything with ``textContent``
 (never ``innerHTML``), and a Content-Security-Policy allows only this page's own script and style
 (by their SHA-256) and no network at all: even a mistake in escaping could not run injected code.
+These pieces are :mod:`bioinstruct.viewer.document`'s, shared with the evaluation page.
 
 The first page of items also goes in a small block of its own, before the script, so it is drawn
 while the browser is still reading the rest; the file is written piece by piece
@@ -15,19 +16,22 @@ while the browser is still reading the rest; the file is written piece by piece
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import re
 from collections.abc import Iterator
-from html import escape
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bioinstruct.errors import DataError
-from bioinstruct.jsonio import write_text_atomically
 from bioinstruct.viewer.charts import run_charts
+from bioinstruct.viewer.document import (
+    DEFAULT_NAME,
+    asset,
+    fill_template,
+    json_array_chunks,
+    page_script,
+    page_style,
+    script_json,
+    standard_parts,
+    write_page,
+)
 from bioinstruct.viewer.gather import STATUSES, RunView, gather_run
 from bioinstruct.viewer.sections import rules_html, settings_html, summary_html
 
@@ -41,31 +45,6 @@ FIELDS = (
 SEED_FIELDS = ("id", "instruction", "input", "output", "category")
 #: items per page; the first page also goes in its own small block, drawn before the rest is read
 PAGE_SIZE = 50
-DEFAULT_NAME = "view.html"
-_PLACEHOLDER = re.compile(r"@@([A-Z]+)@@")
-
-
-def _asset(name: str) -> str:
-    return (resources.files("bioinstruct.viewer") / name).read_text(encoding="utf-8")
-
-
-def _sha256(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
-
-
-def script_json(value: Any) -> str:
-    """``value`` as JSON that is safe inside ``<script type="application/json">`` in HTML.
-
-    ``<``, ``>`` and ``&`` only ever occur inside JSON strings, where their ``\\u`` escapes mean the
-    same characters. A lone surrogate (valid in a JSON string read by Python, not encodable as
-    UTF-8) is written as its ``\\u`` escape too."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
 
 
 _ITEM_FIELDS = FIELDS[: FIELDS.index("nn_ref") + 1]
@@ -90,11 +69,7 @@ def _data_chunks(view: RunView, chunk: int = 2000) -> Iterator[str]:
         "seed_fields": list(SEED_FIELDS),
         "seeds": [[seed.get(name) for name in SEED_FIELDS] for seed in view.seeds],
     }
-    yield script_json(head)[:-1] + ',"items":['
-    for start in range(0, len(view.items), chunk):
-        rows = script_json([_columns(item) for item in view.items[start : start + chunk]])
-        yield ("," if start else "") + rows[1:-1]
-    yield "]}"
+    return json_array_chunks(head, "items", view.items, _columns, chunk)
 
 
 def first_page(view: RunView) -> dict[str, Any]:
@@ -121,27 +96,17 @@ def first_page(view: RunView) -> dict[str, Any]:
 
 def render_chunks(view: RunView) -> Iterator[str]:
     """The whole HTML page for ``view``, piece by piece (the template's text and each part in turn)."""
-    style, script = _asset("run.css"), _asset("run.js")
-    csp = f"default-src 'none'; img-src data:; style-src {_sha256(style)}; script-src {_sha256(script)}"
+    title = f"bioinstruct run: {view.header.get('name') or view.path}"
     parts = {
-        "TITLE": lambda: [escape(f"bioinstruct run: {view.header.get('name') or view.path}")],
-        "CSP": lambda: [escape(csp, quote=False)],  # no quote in it: keywords and base64 hashes
-        "STYLE": lambda: [style],
+        **standard_parts(title, page_style("run.css"), page_script("run.js")),
         "SUMMARY": lambda: [summary_html(view)],
         "RULES": lambda: [rules_html(view)],
         "SETTINGS": lambda: [settings_html(view)],
         "CHARTS": lambda: [f'<figure class="chart-box">{svg}</figure>\n' for svg in run_charts(view)],
         "FIRST": lambda: [script_json(first_page(view))],
         "DATA": lambda: _data_chunks(view),
-        "SCRIPT": lambda: [script],
     }
-    # the template is cut at its placeholders once: text inside a part is never taken for one
-    template, at = _asset("run.html"), 0
-    for match in _PLACEHOLDER.finditer(template):
-        yield template[at : match.start()]
-        yield from parts[match.group(1)]()
-        at = match.end()
-    yield template[at:]
+    return fill_template(asset("run.html"), parts)
 
 
 def render_view(view: RunView) -> str:
@@ -153,11 +118,7 @@ def write_view(run_dir: str | Path, output: str | Path | None = None) -> Path:
     """Gather the run in ``run_dir`` and write its viewer atomically to ``output``
     (default ``run_dir/view.html``); returns the path written."""
     view = gather_run(run_dir)
-    path = Path(output) if output is not None else view.path / DEFAULT_NAME
-    try:
-        return write_text_atomically(path, render_chunks(view))
-    except OSError as err:
-        raise DataError(f"cannot write the viewer to {path}: {err.strerror or err}") from None
+    return write_page(Path(output) if output is not None else view.path / DEFAULT_NAME, render_chunks(view))
 
 
 __all__ = [

@@ -1,5 +1,7 @@
 /* bioinstruct run viewer: search, filters and pages over the run's items.
  * Everything is drawn with textContent, never innerHTML: the run's text is shown, never run.
+ * The helpers el, num, option, relabel, pager and guarded are common.js's (Viewer), shared with
+ * the evaluation page.
  * Only one page of items is in the document at a time, so 100k rows stay fast. The first page
  * comes in its own small block (#run-first, before this script) and is drawn at once; all items
  * (#run-data, at the end of the file) are read when the parser has reached them (DOMContentLoaded),
@@ -9,14 +11,7 @@
   var PAGE_SIZE = 50;
   var STATUS_LABEL = { kept: "kept", pending: "pending label", rejected: "rejected", surplus: "surplus" };
   var $ = function (id) { return document.getElementById(id); };
-
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function num(n) { return Number(n).toLocaleString("en-US"); }
+  var el = Viewer.el, num = Viewer.num, option = Viewer.option, relabel = Viewer.relabel;
 
   var first, data = null, F = {}, S = {}, items, hay = null, matches = [], page = 0, counts = null, total = 0;
   var renders = 0;
@@ -49,12 +44,6 @@
 
   function setEnabled(on) {
     ["search", "status", "rule", "category", "reset"].forEach(function (id) { $(id).disabled = !on; });
-  }
-
-  function option(select, value, label) {
-    var node = el("option", null, label);
-    node.value = value;
-    select.appendChild(node);
   }
 
   function fillSelects() {
@@ -109,13 +98,6 @@
     render();
   }
 
-  function relabel(select, table, name) {
-    for (var i = 1; i < select.options.length; i++) {
-      var o = select.options[i];
-      o.textContent = name(o.value) + " (" + num(table[o.value] || 0) + ")";
-    }
-  }
-
   function pages() { return Math.max(1, Math.ceil((data ? matches.length : total) / PAGE_SIZE)); }
 
   function renderCount() {
@@ -138,20 +120,7 @@
   }
 
   function renderPager(nav) {
-    nav.textContent = "";
-    var total = pages();
-    function button(label, target, disabled) {
-      var b = el("button", "page-" + label.toLowerCase(), label);
-      b.type = "button";
-      b.disabled = disabled || !data;
-      b.addEventListener("click", function () { page = target; render(); });
-      nav.appendChild(b);
-    }
-    button("First", 0, page === 0);
-    button("Prev", page - 1, page === 0);
-    nav.appendChild(el("span", "page-of", "page " + num(page + 1) + " of " + num(total)));
-    button("Next", page + 1, page >= total - 1);
-    button("Last", total - 1, page >= total - 1);
+    Viewer.pager(nav, page, pages(), data !== null, function (target) { page = target; render(); });
   }
 
   function render() {
@@ -294,19 +263,6 @@
     });
   }
 
-  function guarded(step, mark, ready) {
-    try {
-      step();
-      performance.mark(mark);
-      document.body.setAttribute("data-ready", ready);
-    } catch (err) {
-      $("count").textContent = "";
-      $("count").appendChild(el("span", "error", "The viewer could not read this run's data: " + err));
-      document.body.setAttribute("data-ready", "error");
-      throw err;
-    }
-  }
-
-  guarded(startFirst, "first-rows", "first");
-  document.addEventListener("DOMContentLoaded", function () { guarded(startAll, "all-rows", "1"); });
+  Viewer.guarded(startFirst, "first-rows", "first", "run");
+  document.addEventListener("DOMContentLoaded", function () { Viewer.guarded(startAll, "all-rows", "1", "run"); });
 })();

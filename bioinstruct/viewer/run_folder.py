@@ -29,6 +29,8 @@ from bioinstruct.secrets import SECRET_FIELD, public_url, redact
 #: anything with "key" in it, and a singular "token" word (``hf_token``; ``prompt_tokens`` and
 #: ``tokens_per_minute`` are counters and pacing settings, and stay).
 _HIDDEN_FIELD = re.compile(r"key|(^|_)token($|_)", re.IGNORECASE)
+#: a value that is one URL (an evaluation's ``endpoint``, say): shown without user info or query
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+$", re.IGNORECASE)
 
 
 @dataclass
@@ -147,7 +149,9 @@ def _load_seeds(folder: Path, run: dict[str, Any]) -> tuple[list[dict[str, Any]]
 
 
 def public_settings(value: Any, name: str = "") -> Any:
-    """``value`` without credential-like fields (at any depth), URLs without user info, key-shaped text masked."""
+    """``value`` without credential-like fields (at any depth), URLs without user info, key-shaped text masked.
+
+    Shared by both viewers: run.json's settings and an evaluation's protocols and evaluate.yaml."""
     if isinstance(value, dict):
         return {
             key: public_settings(item, str(key))
@@ -157,7 +161,7 @@ def public_settings(value: Any, name: str = "") -> Any:
     if isinstance(value, list):
         return [public_settings(item, name) for item in value]
     if isinstance(value, str):
-        if name.endswith("url") and "://" in value:
+        if (name.endswith("url") and "://" in value) or _URL.match(value):
             value = public_url(value) or ""
         return redact(value)
     return value

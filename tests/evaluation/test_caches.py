@@ -8,8 +8,8 @@ import logging
 import threading
 from pathlib import Path
 
-from bioinstruct.evaluation.evaluator import PredictionCache
 from bioinstruct.evaluation.judge import CACHE_FILE, JudgeCache
+from bioinstruct.evaluation.prediction_cache import PredictionCache
 
 IDENTITY = ("medqa", "org/model", None, None, "generate", "bfloat16", None, "w0", None)
 

@@ -4,9 +4,7 @@ real headless Chromium (search, filters, pages, the neighbour text of similarity
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,9 +14,8 @@ from bioinstruct.generation.seeds import load_seed_tasks
 from bioinstruct.viewer import gather_run, render_view
 from bioinstruct.viewer.masking import mask_identifiers
 from bioinstruct.viewer.page import FIELDS, PAGE_SIZE, first_page, script_json
+from tests.viewer.conftest import save_screenshot
 from tests.viewer.run_fixture import FILLER_WORD, SECRET, XSS, filler, write_run
-
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
 
 @pytest.fixture
@@ -200,38 +197,6 @@ def test_a_real_builder_run_is_viewed(tmp_path, openai_server):
 # -- in a real browser ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def browser(tmp_path: Path):
-    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        pytest.skip(
-            f"headless browser test needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)"
-        )
-    webdriver = pytest.importorskip(
-        "selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')"
-    )
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1400,1800", f"--user-data-dir={tmp_path / 'chromium-profile'}"):  # fmt: skip
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    yield driver
-    driver.quit()
-
-
-def _screenshot(driver, tmp_path: Path, name: str) -> None:
-    path = tmp_path / name
-    driver.save_screenshot(str(path))
-    artifacts = os.environ.get("BIOINSTRUCT_TEST_ARTIFACTS")
-    if artifacts:
-        Path(artifacts).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(artifacts) / name)
-
-
 def test_the_page_in_headless_chromium(browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -253,7 +218,7 @@ def test_the_page_in_headless_chromium(browser, tmp_path):
     assert browser.find_element(By.ID, "run-status").text == "running"
     xss = browser.find_element(By.CSS_SELECTOR, 'li[data-id="gen-000001-05"] .text-instruction')
     assert xss.text == XSS  # shown as text; had it run, the alert would break every call below
-    _screenshot(browser, tmp_path, "run_viewer.png")
+    save_screenshot(browser, tmp_path, "run_viewer.png")
 
     browser.find_element(By.CSS_SELECTOR, "#pager-top .page-next").click()
     assert browser.find_element(By.CSS_SELECTOR, "#pager-top .page-of").text == "page 2 of 3"
@@ -283,7 +248,7 @@ def test_the_page_in_headless_chromium(browser, tmp_path):
     assert "ROUGE-L 0.950 >= 0.7 with seed_001" in items[0].find_element(By.CSS_SELECTOR, ".reason").text
     rule_labels = [o.text for o in Select(browser.find_element(By.ID, "rule")).options]
     assert "similarity (3)" in rule_labels and "blacklist (1)" in rule_labels
-    _screenshot(browser, tmp_path, "run_viewer_similarity.png")
+    save_screenshot(browser, tmp_path, "run_viewer_similarity.png")
 
     Select(browser.find_element(By.ID, "rule")).select_by_value("")
     Select(browser.find_element(By.ID, "status")).select_by_value("rejected")

@@ -8,6 +8,7 @@ path never import torch.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -57,6 +58,10 @@ class Backend(Protocol):
     ) -> list[str]:
         """Greedy generations, cut at the first stop string."""
 
+    # Optional, for --protocol cot with --cot-samples k > 1 (hf, openai and vllm have it):
+    # ``sample(prompts, *, n, temperature, max_new_tokens, stop=(), seed=0, progress=None)`` ->
+    # ``n`` replies per prompt, drawn with ``sample_seed(seed, prompt_text)``.
+
     def info(self) -> dict[str, Any]:
         """Settings that belong in the protocol (dtype, device, endpoint, ...), never secrets."""
 
@@ -71,6 +76,12 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
         if marker and (index := text.find(marker)) != -1:
             end = min(end, index)
     return text[:end]
+
+
+def sample_seed(seed: int, text: str) -> int:
+    """The sampling seed of one prompt: the run's seed and the prompt, so an item draws the same
+    replies whatever else is in its batch, and a resumed run draws what the first would have."""
+    return int(hashlib.sha256(f"{seed}\0{text}".encode()).hexdigest()[:8], 16)
 
 
 def adapter_labels(adapters: Sequence[str] | None) -> list[tuple[str, str]]:
@@ -97,4 +108,4 @@ def make_backend(name: str, model: str, *, adapters: Sequence[str] | None = None
     return backend_class(model, adapters=adapters, **options)
 
 
-__all__ = ["BACKENDS", "Backend", "Progress", "adapter_labels", "cut_at_stop", "make_backend"]
+__all__ = ["BACKENDS", "Backend", "Progress", "adapter_labels", "cut_at_stop", "make_backend", "sample_seed"]

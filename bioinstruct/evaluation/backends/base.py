@@ -8,6 +8,8 @@ that rule lives once, here. The OpenAI backend shares only the variant bookkeepi
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +22,9 @@ class BaseBackend:
     """Variants over one base model: ``None`` (the bare base) and each adapter label, in order."""
 
     supports_loglikelihood = False
+    #: Whether prompts of the ``chat`` template reach the model through its own chat template
+    #: (``--cot-template auto`` then uses it).
+    has_chat_template = False
 
     def __init__(self, model: str, adapters: Sequence[tuple[str, str]]) -> None:
         self.model_name = str(model)
@@ -44,6 +49,10 @@ class BaseBackend:
     def info(self) -> dict[str, Any]:
         return {"adapters": dict(self.adapters)}
 
+    def chat_template_name(self) -> str | None:
+        """Which chat template renders ``chat`` prompts, in words (recorded in the protocol)."""
+        return None
+
     def close(self) -> None:
         """Free resources (GPU memory, HTTP clients); nothing by default."""
 
@@ -53,6 +62,21 @@ class TokenizerBackend(BaseBackend):
 
     supports_loglikelihood = True
     tokenizer: Any
+
+    @property
+    def has_chat_template(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    def chat_template_name(self) -> str | None:
+        """``the tokenizer's chat template (SmolLM2-135M-Instruct, sha256 1a2b3c4d5e6f)``: the model it
+        came with and a digest, so two runs can tell whether they used the same template."""
+        template = getattr(self.tokenizer, "chat_template", None)
+        if not template:
+            return None
+        text = template if isinstance(template, str) else json.dumps(template, sort_keys=True)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        name = self.model_name.rstrip("/").split("/")[-1] or self.model_name
+        return f"the tokenizer's chat template ({name}, sha256 {digest})"
 
     def prompt_text(self, prompt: Prompt) -> str:
         """The exact text the model sees: the rendered template, or the model's chat template."""

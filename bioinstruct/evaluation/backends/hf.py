@@ -25,7 +25,7 @@ from typing import Any
 
 from bioinstruct.argparsing import check_model_argument
 from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.evaluation.backends import Progress, adapter_labels, cut_at_stop
+from bioinstruct.evaluation.backends import Progress, adapter_labels, cut_at_stop, sample_seed
 from bioinstruct.evaluation.backends.base import TokenizerBackend
 from bioinstruct.evaluation.prompting import Prompt
 from bioinstruct.models import resolve_model
@@ -288,6 +288,54 @@ class HFBackend(TokenizerBackend):
                 outputs[i] = cut_at_stop(text, stop).strip()
             if progress:
                 progress(len(chunk))
+        return outputs
+
+    def sample(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        n: int,
+        temperature: float,
+        max_new_tokens: int,
+        stop: Sequence[str] = (),
+        seed: int = 0,
+        progress: Progress = None,
+    ) -> list[list[str]]:
+        """``n`` replies per prompt by plain temperature sampling (top-p 1, no top-k), for
+        self-consistency. One prompt's ``n`` replies are one batch, seeded from the prompt
+        (:func:`sample_seed`), so an item's replies never depend on its neighbours."""
+        import torch
+
+        room = max(1, self.max_length - max_new_tokens)
+        full = [self.encode(self.prompt_text(prompt)) for prompt in prompts]
+        self._warn_truncated(sum(len(ids) > room for ids in full), len(prompts))
+        outputs: list[list[str]] = []
+        for prompt, ids in zip(prompts, full, strict=True):
+            torch.manual_seed(sample_seed(seed, self.prompt_text(prompt)))
+            input_ids = torch.tensor([ids[-room:]], device=self.device)
+            with self._variant():
+                generated = self.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=torch.ones_like(input_ids),
+                    max_new_tokens=max_new_tokens,
+                    do_sample=True,
+                    temperature=temperature,
+                    top_p=1.0,
+                    top_k=0,
+                    num_return_sequences=n,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                    stop_strings=list(stop) or None,
+                    tokenizer=self.tokenizer if stop else None,
+                )
+            width = input_ids.shape[1]
+            outputs.append(
+                [
+                    cut_at_stop(self.tokenizer.decode(row[width:], skip_special_tokens=True), stop).strip()
+                    for row in generated
+                ]
+            )
+            if progress:
+                progress(1)
         return outputs
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bioinstruct.errors import ConfigError
-from bioinstruct.evaluation.backends import Progress, adapter_labels, cut_at_stop
+from bioinstruct.evaluation.backends import Progress, adapter_labels, cut_at_stop, sample_seed
 from bioinstruct.evaluation.backends.base import TokenizerBackend
 from bioinstruct.evaluation.prompting import Prompt
 
@@ -101,6 +101,35 @@ class VLLMBackend(TokenizerBackend):
         if progress:
             progress(len(prompts))
         return [cut_at_stop(output.outputs[0].text, stop).strip() for output in outputs]
+
+    def sample(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        n: int,
+        temperature: float,
+        max_new_tokens: int,
+        stop: Sequence[str] = (),
+        seed: int = 0,
+        progress: Progress = None,
+    ) -> list[list[str]]:
+        """``n`` replies per prompt by temperature sampling (top-p 1, no top-k), one seed per prompt."""
+        texts = [self.prompt_text(prompt) for prompt in prompts]
+        params = [
+            self._vllm.SamplingParams(
+                n=n,
+                temperature=temperature,
+                top_p=1.0,  # and vLLM's default top-k: none
+                max_tokens=max_new_tokens,
+                stop=list(stop) or None,
+                seed=sample_seed(seed, text),
+            )
+            for text in texts
+        ]
+        outputs = self.llm.generate(texts, params, lora_request=self._lora.get(self.active), use_tqdm=False)
+        if progress:
+            progress(len(prompts))
+        return [[cut_at_stop(choice.text, stop).strip() for choice in output.outputs] for output in outputs]
 
     def info(self) -> dict[str, Any]:
         return {
