@@ -38,7 +38,7 @@ from rouge_score import rouge_scorer
 from tqdm import tqdm
 
 from bioinstruct.jsonio import read_records
-from bioinstruct.similarity.rouge import filter_near_duplicates
+from bioinstruct.similarity.near_duplicates import filter_near_duplicates
 from bioinstruct.similarity.tokenization import get_tokenizer
 
 VOCAB = Path(__file__).with_name("dedup_vocab.json")

@@ -17,7 +17,7 @@ from typing import Any
 
 from bioinstruct.errors import ConfigError, DataError, did_you_mean
 from bioinstruct.jsonio import is_jsonl, read_records, write_records
-from bioinstruct.similarity.rouge import filter_near_duplicates
+from bioinstruct.similarity.near_duplicates import filter_near_duplicates
 from bioinstruct.similarity.tokenization import TOKENIZERS
 
 

@@ -11,7 +11,8 @@ from rouge_score import rouge_scorer, tokenizers
 
 import bioinstruct.similarity.rouge as similarity
 from bioinstruct.errors import ConfigError, DataError
-from bioinstruct.similarity.rouge import SimilarityIndex, filter_near_duplicates, rouge_l_fmeasure
+from bioinstruct.similarity.near_duplicates import filter_near_duplicates
+from bioinstruct.similarity.rouge import SimilarityIndex, rouge_l_fmeasure
 from bioinstruct.similarity.tokenization import biomedical_tokenize, get_tokenizer, rouge_tokenize
 
 SCORER = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
