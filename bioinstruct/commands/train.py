@@ -40,6 +40,7 @@ COMMON_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("bf16", "", "bfloat16 mixed precision (GPU)"),
     ("save_steps", "200", "checkpoint every N steps; a rerun resumes from the last one"),
     ("merge_adapter", "false", "also write the base model with the adapter merged in"),
+    ("dry_run", "false", "check the recipe, print the GPU memory estimate, exit (no weights loaded)"),
 )
 
 
@@ -88,6 +89,13 @@ def main(argv: list[str] | None = None, prog: str = "bioinstruct train") -> int:
         if not logging.getLogger().handlers:  # examples/sft.py run directly: show our progress messages
             logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("bioinstruct").setLevel(logging.INFO)
+        if script_args.dry_run:
+            from bioinstruct.training.memory_plan import dry_run
+
+            table = dry_run(script_args, training_args, model_args)
+            if os.environ.get("RANK", "0") == "0":
+                print(table)
+            return 0
         from bioinstruct.training.recipe import train
 
         output_dir = train(script_args, training_args, model_args)

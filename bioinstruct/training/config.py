@@ -75,6 +75,14 @@ class BioInstructScriptArguments(ScriptArguments):
             "help": "After training, also write the base model with the adapter merged in to `output_dir/merged`."
         },
     )
+    dry_run: bool = field(
+        default=False,
+        metadata={
+            "help": "Run the model-free pre-flight checks, load only the model's config and print the peak GPU "
+            "memory estimate per GPU (weights, LoRA states, activations, logits) against the visible GPUs; "
+            "then exit without loading weights or writing output_dir."
+        },
+    )
 
 
 @dataclass

@@ -21,7 +21,7 @@ from bioinstruct.models import resolve_model
 from bioinstruct.offline import ensure_offline_mode_if_unreachable
 from bioinstruct.threads import configure_cpu_threads
 from bioinstruct.training import data as training_data
-from bioinstruct.training import preflight
+from bioinstruct.training import memory_plan, preflight
 from bioinstruct.training.model_card import card_context, write_model_card
 from bioinstruct.training.recipe_file import effective_recipe
 
@@ -172,6 +172,8 @@ def build_trainer(script_args: Any, training_args: Any, model_args: Any, model: 
     preflight.run_model_free_checks(script_args, training_args, model_args)
     # A .gguf file or "smollm2" becomes a local HF folder (converted once), like --model elsewhere.
     model_args.model_name_or_path = resolve_model(model_args.model_name_or_path)
+    if model is None:  # on CUDA: one warning now, not an out-of-memory error at the first step
+        memory_plan.warn_if_too_big(training_args, model_args)
     tokenizer, added_tokens = load_tokenizer(model_args, training_args, script_args.fix_pad_token)
     preflight.check_template(script_args.prompt_template, tokenizer, training_args.assistant_only_loss)
     note = template_note(script_args.prompt_template, tokenizer)
