@@ -87,7 +87,7 @@ def zero3(out: Path, model: Path, reduced: bool) -> dict[str, Any]:
 def evaluator(out: Path, model: Path, reduced: bool) -> dict[str, Any]:
     script = (
         "import json, sys, time\n"
-        "from bioinstruct.evaluation import Evaluator\n"
+        "from bioinstruct.evaluation.evaluator import Evaluator\n"
         "start = time.perf_counter()\n"
         f"results = Evaluator(model={str(model)!r}, progress=False).run('medqa', protocol='loglik', "
         "data_files={'medqa': 'tests/fixtures/bionlp/medqa.jsonl'})\n"
