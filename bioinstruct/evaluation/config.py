@@ -133,6 +133,10 @@ class EvaluateConfig:
     batch_size: int = field(default=8, metadata={"help": "hf backend: prompts per forward pass."})
     dtype: str = field(default="auto", metadata={"help": "hf backend: auto, float32, bfloat16 or float16."})
     device: str = field(default="auto", metadata={"help": "hf backend: auto, cpu, cuda, cuda:1, mps."})
+    tensor_parallel_size: int = field(
+        default=1,
+        metadata={"help": "vllm backend: GPUs one model is split over (vLLM's tensor_parallel_size)."},
+    )
     base_url: str | None = field(
         default=None,
         metadata={
@@ -199,6 +203,12 @@ class EvaluateConfig:
 
         parse_protocols(self.protocol)
         check_settings(self.cot_max_new_tokens, self.cot_samples, self.cot_temperature, self.cot_template)
+        if self.tensor_parallel_size < 1:
+            from bioinstruct.errors import ConfigError
+
+            raise ConfigError(
+                f"tensor_parallel_size={self.tensor_parallel_size} must be at least 1 (GPUs per model)"
+            )
 
 
 __all__ = ["EvaluateConfig"]

@@ -30,7 +30,7 @@ def backend_options(config: EvaluateConfig) -> dict[str, Any]:
             "max_cost_usd": config.max_cost_usd,
             "timeout": config.timeout,
         }
-    return {"dtype": config.dtype}
+    return {"dtype": config.dtype, "tensor_parallel_size": config.tensor_parallel_size}
 
 
 def make_evaluator(config: EvaluateConfig) -> Evaluator:

@@ -152,3 +152,14 @@ def test_the_dataclass_is_one_hf_argument_parser_reads_too(tmp_path):
     )
     (from_hf,) = transformers.HfArgumentParser(EvaluateConfig).parse_yaml_file(str(written))
     assert from_hf == _parse(["--config", str(written)])
+
+
+def test_vllm_tensor_parallel_size_reaches_the_engine_and_is_checked():
+    """--tensor-parallel-size is passed to vllm.LLM by the vllm backend's options; 0 is one line."""
+    from bioinstruct.errors import ConfigError
+    from bioinstruct.evaluation.configured import backend_options
+
+    config = EvaluateConfig(model="m", benchmarks="medqa", backend="vllm", tensor_parallel_size=4)
+    assert backend_options(config) == {"dtype": "auto", "tensor_parallel_size": 4}
+    with pytest.raises(ConfigError, match="tensor_parallel_size=0 must be at least 1"):
+        EvaluateConfig(model="m", benchmarks="medqa", backend="vllm", tensor_parallel_size=0)
