@@ -11,8 +11,9 @@ the warnings they raise, because a number that equals "always answer A" is not a
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
-from dataclasses import asdict, dataclass, field, replace
+import logging
+from collections.abc import Iterable
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,15 @@ from bioinstruct.errors import DataError
 from bioinstruct.evaluation.diagnostics import CONSTANT_SHARE, warnings_for
 from bioinstruct.evaluation.protocol_report import gap_table, multi_protocol, protocol_gaps, unparseable_line
 from bioinstruct.evaluation.protocols import NAME_OF_WORD
+from bioinstruct.evaluation.report_tables import checks_table, judge_table
 from bioinstruct.jsonio import iter_jsonl, write_records, write_text_atomically
 
 RESULTS_FILE = "results.json"
 MARKDOWN_FILE = "results.md"
 CHART_FILE = "results.png"
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -217,7 +222,7 @@ class EvalResults:
                 lines.append(f"  - {result.variant}: {unparseable_line(result)}")
         for name, reason in self.skipped.items():
             lines.append(f"- **{name}**: skipped ({reason})")
-        lines += _checks_table(self.results, several) + gap_table(self.results) + _judge_table(self.results)
+        lines += checks_table(self.results, several) + gap_table(self.results) + judge_table(self.results)
         warnings = [line for result in self.results for line in result.warnings]
         if warnings:
             lines += ["", "Warnings:", "", *(f"- {line}" for line in warnings)]
@@ -263,13 +268,31 @@ class EvalResults:
             data = json.loads((directory / RESULTS_FILE).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as err:
             raise DataError(f"cannot read {str(directory / RESULTS_FILE)!r}: {err}") from err
-        results = []
-        for entry in data["results"]:
+        where = str(directory / RESULTS_FILE)
+        entries = data.get("results") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            raise DataError(
+                f"{where}: expected an object with a 'results' list (written by bioinstruct evaluate)"
+            )
+        known = {f.name for f in fields(BenchmarkResult)}
+        required = {
+            f.name for f in fields(BenchmarkResult) if f.default is MISSING and f.default_factory is MISSING
+        }
+        results, ignored = [], set()
+        for number, entry in enumerate(entries, start=1):
+            missing = sorted(required - set(entry)) if isinstance(entry, dict) else ["(not an object)"]
+            if missing:
+                raise DataError(f"{where}: result {number} lacks {', '.join(missing)}")
+            ignored |= set(entry) - known - {"warnings"}  # warnings: derived from the diagnostics, recomputed
+            entry = {key: value for key, value in entry.items() if key in known}
             entry["ci"] = tuple(entry["ci"]) if entry.get("ci") else None
-            entry.pop("warnings", None)  # derived from the diagnostics, recomputed
             result = BenchmarkResult(**entry)
             result.samples = list(_samples_for(directory, result))
             results.append(result)
+        if ignored:  # a newer bioinstruct wrote it: read what this version knows, say so once
+            logger.warning(
+                "%s: ignored result fields this version does not know: %s", where, ", ".join(sorted(ignored))
+            )
         return cls(results, data.get("skipped", {}))
 
 
@@ -280,8 +303,8 @@ def _samples_for(directory: Path, result: BenchmarkResult) -> Iterable[dict[str,
     for row in iter_jsonl(path):  # DataError names the file and line of a damaged sample
         protocol = row.pop("protocol", None)  # absent in files written before results had protocols
         if (
-            row.pop("model") == result.model
-            and row.pop("adapter") == result.adapter
+            row.pop("model", None) == result.model
+            and row.pop("adapter", None) == result.adapter
             and protocol in (None, result.protocol_name)
         ):
             yield row
@@ -323,74 +346,3 @@ def _protocol_line(result: BenchmarkResult) -> str:
             parts.append(f"one greedy reply of up to {cot.get('max_new_tokens')} new tokens")
         parts.append(f"answer extraction: {cot.get('extraction_rule')}")
     return "; ".join(parts)
-
-
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}"
-
-
-def _distribution(counts: dict[str, int]) -> str:
-    return ", ".join(f"{label} {count}" for label, count in counts.items())
-
-
-def _checks_table(results: list[BenchmarkResult], several: Collection[str] = ()) -> list[str]:
-    """Baselines and prediction checks, one row per (benchmark[, protocol], variant)."""
-
-    def name(r: BenchmarkResult) -> str:
-        return f"{r.benchmark} ({r.protocol_name})" if r.benchmark in several else r.benchmark
-
-    choice = [r for r in results if "chance_baseline" in r.diagnostics]
-    text = [r for r in results if "empty_share" in r.diagnostics]
-    lines: list[str] = []
-    if choice:
-        lines += [
-            "",
-            "Multiple choice: baselines (%) and what the model predicted:",
-            "",
-            "| benchmark | variant | score | chance | majority (label) | predictions | conflicts |",
-            "|---|---|---:|---:|---:|---|---:|",
-        ]
-        for r in choice:
-            d = r.diagnostics
-            lines.append(
-                f"| {name(r)} | {r.variant} | {_percent(r.score)} | {_percent(d['chance_baseline'])} | "
-                f"{_percent(d['majority_baseline'])} ({d['majority_label']}) | "
-                f"{_distribution(d['prediction_distribution'])} | {d.get('letter_text_conflicts', '–')} |"
-            )
-    if text:
-        lines += [
-            "",
-            "Free text: empty and degenerate (repeated n-grams) predictions (% of items):",
-            "",
-            "| benchmark | variant | score | empty | degenerate | distinct |",
-            "|---|---|---:|---:|---:|---:|",
-        ]
-        for r in text:
-            d = r.diagnostics
-            lines.append(
-                f"| {name(r)} | {r.variant} | {_percent(r.score)} | {_percent(d['empty_share'])} | "
-                f"{_percent(d['degenerate_share'])} | {d['distinct_predictions']} of {r.n} |"
-            )
-    return lines
-
-
-def _judge_table(results: list[BenchmarkResult]) -> list[str]:
-    """LLM-judge means (1-5) with the number of items they stand on."""
-    judged = [r for r in results if "judge_n" in r.metrics]
-    if not judged:
-        return []
-    axes = list(dict.fromkeys(axis for r in judged for axis in r.judge_metrics))
-    lines = [
-        "",
-        "LLM judge (mean score 1-5 over the scored items):",
-        "",
-        "| benchmark | variant | " + " | ".join(axes) + " | scored | unscored | copied example |",
-        "|---|---|" + "---:|" * (len(axes) + 3),
-    ]
-    for r in judged:
-        means = [f"{r.metrics[a]:.2f}" if a in r.metrics else "–" for a in axes]
-        lines.append(
-            f"| {r.benchmark} | {r.variant} | " + " | ".join(means) + f" | {int(r.metrics['judge_n'])} | "
-            f"{int(r.metrics.get('judge_unscored', 0))} | {int(r.metrics.get('judge_copied_example', 0))} |"
-        )
-    return lines

@@ -109,3 +109,29 @@ def test_a_damaged_samples_file_names_its_file_and_line(tmp_path: Path) -> None:
     )
     with pytest.raises(DataError, match=r"medqa\.jsonl:3: invalid JSON"):
         EvalResults.load(out)
+
+
+def test_load_reads_what_it_knows_and_names_what_is_missing(tmp_path: Path, caplog) -> None:
+    """A results.json from a newer version (an unknown field) loads with one warning; a result that
+    lacks a field, or a file that is not a results file, is one DataError naming the file."""
+    import pytest
+
+    from bioinstruct.errors import DataError
+
+    result = BenchmarkResult("medqa", "m", None, {"accuracy": 0.5}, n=2)
+    result.samples = [{"id": "q1", "prediction": "A", "score": 1.0}]  # a row without model/adapter fields
+    EvalResults([result]).save(tmp_path)
+    path = tmp_path / "results.json"
+    data = json.loads(path.read_text())
+    data["results"][0]["added_by_a_newer_version"] = 1
+    path.write_text(json.dumps(data))
+    loaded = EvalResults.load(tmp_path)
+    assert loaded.get("medqa").score == 0.5
+    assert "ignored result fields this version does not know: added_by_a_newer_version" in caplog.text
+    del data["results"][0]["n"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(DataError, match=r"results.json: result 1 lacks n"):
+        EvalResults.load(tmp_path)
+    path.write_text("[]")
+    with pytest.raises(DataError, match="expected an object with a 'results' list"):
+        EvalResults.load(tmp_path)
