@@ -43,6 +43,8 @@ class RunReport:
     _previous_teacher: dict[str, Any]
     _overlap: Any
     _reader: Any
+    #: (when computed, the diversity and quality summaries), reused between recomputations
+    _summaries: tuple[float, dict[str, Any]] | None = None
 
     def _status(self) -> dict[str, str]:
         """The progress fields: requests (in flight), candidates and kept tasks, rate and cost."""
@@ -81,7 +83,7 @@ class RunReport:
     def _row_summaries(self, final: bool) -> dict[str, Any]:
         """run.json's ``diversity`` and ``quality``, which read every row: while running, recomputed
         at most every ``SUMMARY_INTERVAL`` seconds (1.3 s per rewrite at 100k rows otherwise)."""
-        cached = getattr(self, "_summaries", None)
+        cached = self._summaries
         now = time.monotonic()
         if final or cached is None or now - cached[0] >= SUMMARY_INTERVAL:
             rows = self.state.rows
